@@ -2,7 +2,7 @@
  * JSON output that keeps 64-bit integers exact. Values of type bigint are printed as bare JSON numbers
  * with all their digits (JSON.stringify would throw; Number() would round above 2^53).
  */
-export function stringifyJson(value: unknown, indent: number | undefined = 2): string {
+export function stringifyJson(value: unknown, indent = 2): string {
   const marker = '\u0000bigint:';
   const text = JSON.stringify(
     value,

@@ -1,0 +1,23 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { hexId, lifeboatDoc, stringifyJson } from '../../../src/util/json.js';
+
+test('stringifyJson prints int64 values digit-exact', () => {
+  const lease = 7587862072423301636n; // above 2^53
+  const text = stringifyJson({ lease, negative: -9223372036854775808n, small: 1 }, 0);
+  assert.equal(text, '{"lease":7587862072423301636,"negative":-9223372036854775808,"small":1}');
+  assert.notEqual(String(Number(lease)), lease.toString(), 'the value must be one a JS number cannot hold');
+});
+
+test('stringifyJson leaves strings that look like markers alone', () => {
+  assert.equal(stringifyJson({ s: 'bigint:12' }, 0), '{"s":"bigint:12"}');
+});
+
+test('hexId prints uint64 ids in hex without loss', () => {
+  assert.equal(hexId(0xfedcba9876543210n), 'fedcba9876543210');
+});
+
+test('lifeboatDoc puts apiVersion and kind first', () => {
+  assert.deepEqual(Object.keys(lifeboatDoc('Backup', { id: 'x' })), ['apiVersion', 'kind', 'id']);
+  assert.equal(lifeboatDoc('Backup', {}).apiVersion, 'lifeboat/v1alpha1');
+});
