@@ -26,7 +26,9 @@ function walk(dir) {
 for (const k of kinds) walk(join(root, k));
 const chosen = files.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
 if (chosen.length === 0) {
-  console.error(`run-tests: no test files for '${kind}' ${filters.join(' ')} under ${root} (did the build run?)`);
+  console.error(
+    `run-tests: no test files for '${kind}' ${filters.join(' ')} under ${root} (did the build run?)`,
+  );
   process.exit(1);
 }
 console.error(`run-tests: ${chosen.length} files: ${chosen.map((f) => relative(root, f)).join(' ')}`);
