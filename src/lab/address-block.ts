@@ -33,14 +33,22 @@ function alive(pid: number): boolean {
   }
 }
 
-export function allocateBlock(kind: keyof typeof BLOCK_RANGES = 'harness'): AddressBlock {
+/**
+ * Claims a free block of the kind's range, or exactly `opts.prefix` (a lab restarted on the addresses its
+ * certificates carry); `opts.accept` may turn a free block down (e.g. one whose derived subnet is in use).
+ */
+export function allocateBlock(
+  kind: keyof typeof BLOCK_RANGES = 'harness',
+  opts: { prefix?: string; accept?: (prefix: string) => boolean } = {},
+): AddressBlock {
   const dir = lockDir();
   mkdirSync(dir, { recursive: true });
   const [lo, hi] = BLOCK_RANGES[kind];
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < (opts.prefix ? 2 : 200); attempt++) {
     const x = lo + Math.floor(Math.random() * (hi - lo + 1));
     const y = 1 + Math.floor(Math.random() * 254);
-    const prefix = `127.${x}.${y}`;
+    const prefix = opts.prefix ?? `127.${x}.${y}`;
+    if (opts.accept && !opts.accept(prefix)) continue;
     const lock = join(dir, prefix);
     try {
       const fd = openSync(lock, 'wx', 0o644);
@@ -64,6 +72,11 @@ export function allocateBlock(kind: keyof typeof BLOCK_RANGES = 'harness'): Addr
         unregister();
       },
     };
+  }
+  if (opts.prefix) {
+    throw new LifeboatError(
+      `address block ${opts.prefix}.0/24 is held by a running process (lock in ${dir})`,
+    );
   }
   throw new LifeboatError(`no free 127.X.Y.0/24 address block in ${dir} after 200 attempts`);
 }

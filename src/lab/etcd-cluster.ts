@@ -3,7 +3,7 @@
  * client port 2379, peer port 2380. TLS by default, with client-certificate auth on both client and peer
  * ports, from one generated CA.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressBlock } from './address-block.js';
 import { etcdBinaries, type EtcdBinaries, type EtcdMinor } from './binaries.js';
@@ -14,7 +14,16 @@ import { ManagedProcess } from './process.js';
 export interface EtcdClusterOptions {
   members: number;
   dir: string;
-  block: AddressBlock;
+  /** Where members listen (host 10+i); not needed when memberSpecs gives every address. */
+  block?: AddressBlock;
+  /** Members by name and address, with optional placement (default: m1..mN on block.host(10+i)). */
+  memberSpecs?: EtcdMemberSpec[];
+  /** --initial-cluster-token (default lifeboat-harness). */
+  clusterToken?: string;
+  /** Keep member and client certificates that already exist in dir/pki (a lab restarted on its PKI). */
+  reuseCertificates?: boolean;
+  /** Spawn every member as a new cluster and wait until healthy (default true); false only prepares. */
+  startMembers?: boolean;
   /** Required when tls is on (the default). */
   ca?: CertificateAuthority;
   caFile?: string;
@@ -25,9 +34,21 @@ export interface EtcdClusterOptions {
   startTimeoutMs?: number;
 }
 
+export interface EtcdMemberSpec {
+  name: string;
+  ip: string;
+  dataDir?: string;
+  logFile?: string;
+  /** Network namespace and hostname the member runs in (see ProcessSpec). */
+  netns?: string;
+  hostname?: string;
+}
+
 export interface EtcdMember {
   name: string;
   ip: string;
+  netns?: string;
+  hostname?: string;
   clientUrl: string;
   peerUrl: string;
   dataDir: string;
@@ -49,30 +70,45 @@ export class EtcdCluster {
   }
 
   static async start(opts: EtcdClusterOptions): Promise<EtcdCluster> {
-    if (![1, 3, 5].includes(opts.members)) throw new Error(`etcd cluster size must be 1, 3 or 5, got ${opts.members}`);
+    if (![1, 3, 5].includes(opts.members))
+      throw new Error(`etcd cluster size must be 1, 3 or 5, got ${opts.members}`);
     const tls = opts.tls ?? true;
     const bins = etcdBinaries(opts.minor ?? '3.6');
     const scheme = tls ? 'https' : 'http';
     const pki = join(opts.dir, 'pki');
     mkdirSync(pki, { recursive: true });
-    const members: EtcdMember[] = [];
-    for (let i = 1; i <= opts.members; i++) {
-      const ip = opts.block.host(10 + i);
-      const name = `m${i}`;
-      members.push({
-        name,
-        ip,
-        clientUrl: `${scheme}://${ip}:2379`,
-        peerUrl: `${scheme}://${ip}:2380`,
-        dataDir: join(opts.dir, `etcd-${name}`),
-        logFile: join(opts.dir, `etcd-${name}.log`),
+    const specs: EtcdMemberSpec[] =
+      opts.memberSpecs ??
+      Array.from({ length: opts.members }, (_, k) => {
+        if (!opts.block) throw new Error('EtcdCluster.start: needs block or memberSpecs');
+        return { name: `m${k + 1}`, ip: opts.block.host(11 + k) };
       });
-    }
+    if (specs.length !== opts.members)
+      throw new Error(`EtcdCluster.start: ${specs.length} member specs for ${opts.members} members`);
+    const members: EtcdMember[] = specs.map((sp) => ({
+      name: sp.name,
+      ip: sp.ip,
+      ...(sp.netns ? { netns: sp.netns } : {}),
+      ...(sp.hostname ? { hostname: sp.hostname } : {}),
+      clientUrl: `${scheme}://${sp.ip}:2379`,
+      peerUrl: `${scheme}://${sp.ip}:2380`,
+      dataDir: sp.dataDir ?? join(opts.dir, `etcd-${sp.name}`),
+      logFile: sp.logFile ?? join(opts.dir, `etcd-${sp.name}.log`),
+    }));
+    const reuse = (name: string): { cert: string; key: string } | undefined => {
+      const files = { cert: join(pki, `${name}.crt`), key: join(pki, `${name}.key`) };
+      return opts.reuseCertificates && existsSync(files.cert) && existsSync(files.key) ? files : undefined;
+    };
     let clientTls: ClientTlsFiles | undefined;
     const memberTls = new Map<string, { cert: string; key: string }>();
     if (tls) {
       if (!opts.ca || !opts.caFile) throw new Error('EtcdCluster.start: tls needs ca and caFile');
       for (const m of members) {
+        const kept = reuse(`etcd-${m.name}`);
+        if (kept) {
+          memberTls.set(m.name, kept);
+          continue;
+        }
         const pair = await opts.ca.issue({
           commonName: `etcd-${m.name}`,
           ips: [m.ip, '127.0.0.1'],
@@ -82,8 +118,9 @@ export class EtcdCluster {
         });
         memberTls.set(m.name, await writeCertKey(pki, `etcd-${m.name}`, pair));
       }
-      const client = await opts.ca.issue({ commonName: 'root', client: true });
-      const files = await writeCertKey(pki, 'etcd-client', client);
+      const files =
+        reuse('etcd-client') ??
+        (await writeCertKey(pki, 'etcd-client', await opts.ca.issue({ commonName: 'root', client: true })));
       clientTls = { ca: opts.caFile, ...files };
     }
     const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
@@ -98,7 +135,7 @@ export class EtcdCluster {
         `--initial-advertise-peer-urls=${m.peerUrl}`,
         `--initial-cluster=${initialCluster}`,
         `--initial-cluster-state=${state}`,
-        '--initial-cluster-token=lifeboat-harness',
+        `--initial-cluster-token=${opts.clusterToken ?? 'lifeboat-harness'}`,
         ...noFsync,
         ...(opts.extraArgs ?? []),
       ];
@@ -118,6 +155,7 @@ export class EtcdCluster {
       return a;
     };
     const cluster = new EtcdCluster(bins, members, clientTls, args, opts.startTimeoutMs ?? 30000);
+    if (opts.startMembers === false) return cluster;
     for (const m of members) cluster.spawn(m, 'new');
     await Promise.all(members.map((m) => cluster.waitMember(m)));
     return cluster;
@@ -129,10 +167,23 @@ export class EtcdCluster {
       command: this.binaries.etcd,
       args: this.args(m, state),
       logFile: m.logFile,
+      ...(m.netns ? { netns: m.netns } : {}),
+      ...(m.hostname ? { hostname: m.hostname } : {}),
     });
   }
 
-  private waitMember(m: EtcdMember): Promise<void> {
+  /**
+   * Spawns one member that is not running: 'new' when the whole cluster is being formed, 'existing' on its
+   * data directory. Does not wait (see waitMember).
+   */
+  startMember(nameOrIndex: string | number, state: 'new' | 'existing'): EtcdMember {
+    const m = this.member(nameOrIndex);
+    if (!m.proc?.running) this.spawn(m, state);
+    return m;
+  }
+
+  /** Waits until the member reports itself healthy (which needs a quorum). */
+  waitMember(m: EtcdMember): Promise<void> {
     return waitHealthy(`${m.clientUrl}/health`, {
       ...(this.clientTls ? { tls: this.clientTls } : {}),
       timeoutMs: this.startTimeoutMs,
@@ -144,7 +195,9 @@ export class EtcdCluster {
 
   member(nameOrIndex: string | number): EtcdMember {
     const m =
-      typeof nameOrIndex === 'number' ? this.members[nameOrIndex] : this.members.find((x) => x.name === nameOrIndex);
+      typeof nameOrIndex === 'number'
+        ? this.members[nameOrIndex]
+        : this.members.find((x) => x.name === nameOrIndex);
     if (!m) throw new Error(`no etcd member ${nameOrIndex}`);
     return m;
   }

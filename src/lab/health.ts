@@ -17,10 +17,33 @@ export interface HttpAnswer {
 }
 
 export function httpGet(url: string, tls?: ClientTlsFiles, timeoutMs = 2000): Promise<HttpAnswer> {
+  return httpCall('GET', url, undefined, tls, timeoutMs);
+}
+
+/** POSTs a JSON body (etcd's gRPC gateway: /v3/maintenance/status, /v3/kv/range, ...). */
+export function httpPost(
+  url: string,
+  body: unknown,
+  tls?: ClientTlsFiles,
+  timeoutMs = 2000,
+): Promise<HttpAnswer> {
+  return httpCall('POST', url, JSON.stringify(body), tls, timeoutMs);
+}
+
+function httpCall(
+  method: string,
+  url: string,
+  body: string | undefined,
+  tls: ClientTlsFiles | undefined,
+  timeoutMs: number,
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const opts = {
-      method: 'GET',
+      method,
+      ...(body !== undefined
+        ? { headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }
+        : {}),
       timeout: timeoutMs,
       ...(u.protocol === 'https:' && tls
         ? { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) }
@@ -34,7 +57,7 @@ export function httpGet(url: string, tls?: ClientTlsFiles, timeoutMs = 2000): Pr
     });
     req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 

@@ -4,7 +4,7 @@
  * kubeconfig. Without kube-controller-manager the ServiceAccount admission plugin is off.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { kubernetesBinaries, type KubernetesBinaries } from './binaries.js';
@@ -24,6 +24,17 @@ export interface ApiServerOptions {
   serviceAccountAdmission?: boolean;
   extraArgs?: string[];
   startTimeoutMs?: number;
+  /** Further IP SANs of the serving certificate (e.g. a load balancer in front of it). */
+  extraIps?: string[];
+  /** Keep certificates already in dir/pki (a lab restarted on its PKI) instead of issuing new ones. */
+  reuseCertificates?: boolean;
+  /** A service-account key pair shared by several apiservers (default: one generated in dir/pki). */
+  serviceAccountKey?: { key: string; pub: string };
+  /** --etcd-servers in this order (default: every endpoint of etcd). */
+  etcdServers?: string[];
+  /** Network namespace and hostname to run in (see ProcessSpec). */
+  netns?: string;
+  hostname?: string;
 }
 
 export class KubeApiServer {
@@ -41,31 +52,34 @@ export class KubeApiServer {
     const port = opts.port ?? 6443;
     const pki = join(opts.dir, 'pki');
     await fs.mkdir(pki, { recursive: true });
-    const serving = await writeCertKey(
-      pki,
-      'kube-apiserver',
-      await opts.ca.issue({
+    const certKey = async (name: string, issue: () => ReturnType<CertificateAuthority['issue']>) => {
+      const kept = { cert: join(pki, `${name}.crt`), key: join(pki, `${name}.key`) };
+      if (opts.reuseCertificates && existsSync(kept.cert) && existsSync(kept.key)) return kept;
+      return writeCertKey(pki, name, await issue());
+    };
+    const serving = await certKey('kube-apiserver', () =>
+      opts.ca.issue({
         commonName: 'kube-apiserver',
-        ips: [opts.ip, '127.0.0.1', '10.0.0.1'],
+        ips: [opts.ip, '127.0.0.1', '10.0.0.1', ...(opts.extraIps ?? [])],
         dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
         server: true,
       }),
     );
-    const admin = await writeCertKey(
-      pki,
-      'admin',
-      await opts.ca.issue({ commonName: 'admin', organizations: ['system:masters'], client: true }),
+    const admin = await certKey('admin', () =>
+      opts.ca.issue({ commonName: 'admin', organizations: ['system:masters'], client: true }),
     );
-    const etcdClient = await writeCertKey(
-      pki,
-      'apiserver-etcd-client',
-      await opts.ca.issue({ commonName: 'kube-apiserver-etcd-client', client: true }),
+    const etcdClient = await certKey('apiserver-etcd-client', () =>
+      opts.ca.issue({ commonName: 'kube-apiserver-etcd-client', client: true }),
     );
-    const sa = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const saKey = join(pki, 'sa.key');
-    const saPub = join(pki, 'sa.pub');
-    await fs.writeFile(saKey, sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    await fs.writeFile(saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+    let saKey = join(pki, 'sa.key');
+    let saPub = join(pki, 'sa.pub');
+    if (opts.serviceAccountKey) {
+      ({ key: saKey, pub: saPub } = opts.serviceAccountKey);
+    } else if (!(opts.reuseCertificates && existsSync(saKey) && existsSync(saPub))) {
+      const sa = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      await fs.writeFile(saKey, sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      await fs.writeFile(saPub, sa.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+    }
 
     const url = `https://${opts.ip}:${port}`;
     const kubeconfig = join(opts.dir, 'kubeconfig');
@@ -83,9 +97,13 @@ export class KubeApiServer {
     );
     const etcdTls = opts.etcd.clientTls;
     const args = [
-      `--etcd-servers=${opts.etcd.endpoints.join(',')}`,
+      `--etcd-servers=${(opts.etcdServers ?? opts.etcd.endpoints).join(',')}`,
       ...(etcdTls
-        ? [`--etcd-cafile=${opts.caFile}`, `--etcd-certfile=${etcdClient.cert}`, `--etcd-keyfile=${etcdClient.key}`]
+        ? [
+            `--etcd-cafile=${opts.caFile}`,
+            `--etcd-certfile=${etcdClient.cert}`,
+            `--etcd-keyfile=${etcdClient.key}`,
+          ]
         : []),
       `--bind-address=${opts.ip}`,
       `--advertise-address=${opts.ip}`,
@@ -105,7 +123,14 @@ export class KubeApiServer {
       ...(opts.extraArgs ?? []),
     ];
     const logFile = join(opts.dir, 'kube-apiserver.log');
-    const proc = ManagedProcess.start({ name: 'kube-apiserver', command: bins.apiserver, args, logFile });
+    const proc = ManagedProcess.start({
+      name: 'kube-apiserver',
+      command: bins.apiserver,
+      args,
+      logFile,
+      ...(opts.netns ? { netns: opts.netns } : {}),
+      ...(opts.hostname ? { hostname: opts.hostname } : {}),
+    });
     const adminTls = { ca: opts.caFile, cert: admin.cert, key: admin.key };
     await waitHealthy(`${url}/readyz`, {
       tls: adminTls,

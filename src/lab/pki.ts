@@ -30,12 +30,17 @@ export interface LeafSpec {
 }
 
 function serial(): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString('hex')
+    .replace(/^[89a-f]/, '1');
 }
 
 async function pkcs8Pem(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trimEnd();
   return `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`;
 }
 
@@ -71,6 +76,15 @@ export class CertificateAuthority {
       ],
     });
     return new CertificateAuthority(cert, keys, await pkcs8Pem(keys.privateKey));
+  }
+
+  /** A CA written earlier (certPem and its PKCS#8 keyPem), e.g. a lab's kept PKI. */
+  static async load(certPem: string, keyPem: string): Promise<CertificateAuthority> {
+    const cert = new x509.X509Certificate(certPem);
+    const der = Buffer.from(keyPem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
+    const privateKey = await webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
+    const publicKey = await cert.publicKey.export(ALG, ['verify'], webcrypto as unknown as Crypto);
+    return new CertificateAuthority(cert, { privateKey, publicKey } as CryptoKeyPair, keyPem);
   }
 
   async issue(spec: LeafSpec): Promise<CertKeyPem> {

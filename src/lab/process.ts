@@ -16,6 +16,23 @@ export interface ProcessSpec {
   logFile: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Run inside this network namespace (`ip netns exec NAME`; needs root). */
+  netns?: string;
+  /** Run in a UTS namespace of its own with this hostname (`unshare --uts`; needs root). */
+  hostname?: string;
+}
+
+/**
+ * The argv run under setpriv: the command, wrapped for a hostname and a network namespace. Every wrapper
+ * execs the next, so the pid stays the command's own and its parent-death signal is kept.
+ */
+export function wrappedArgv(spec: ProcessSpec): string[] {
+  let argv = [spec.command, ...spec.args];
+  if (spec.hostname) {
+    argv = ['unshare', '--uts', '--', 'sh', '-c', 'hostname "$0" && exec "$@"', spec.hostname, ...argv];
+  }
+  if (spec.netns) argv = ['ip', 'netns', 'exec', spec.netns, ...argv];
+  return argv;
 }
 
 export interface ExitStatus {
@@ -54,7 +71,7 @@ export class ManagedProcess {
   static start(spec: ProcessSpec): ManagedProcess {
     const fd = openSync(spec.logFile, 'a', 0o600);
     try {
-      const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', spec.command, ...spec.args], {
+      const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...wrappedArgv(spec)], {
         stdio: ['ignore', fd, fd],
         env: spec.env ?? process.env,
         cwd: spec.cwd,

@@ -22,6 +22,9 @@ export function hexId(id: bigint): string {
 export const LIFEBOAT_API_VERSION = 'lifeboat/v1alpha1';
 
 /** Wraps a Lifeboat document with its apiVersion and kind, first in key order. */
-export function lifeboatDoc<T extends object>(kind: string, body: T): { apiVersion: string; kind: string } & T {
+export function lifeboatDoc<T extends object>(
+  kind: string,
+  body: T,
+): { apiVersion: string; kind: string } & T {
   return { apiVersion: LIFEBOAT_API_VERSION, kind, ...body };
 }

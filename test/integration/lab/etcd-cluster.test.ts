@@ -19,7 +19,8 @@ after(async () => {
 test('the cluster has 3 started members, all reached over TLS with client certificates', async () => {
   const r = await etcdctl(h, ['member', 'list', '-w', 'json']);
   assert.equal(r.code, 0, r.stderr);
-  const members = (JSON.parse(r.stdout) as { members: Array<{ name: string; clientURLs: string[] }> }).members;
+  const members = (JSON.parse(r.stdout) as { members: Array<{ name: string; clientURLs: string[] }> })
+    .members;
   assert.deepEqual(members.map((m) => m.name).sort(), ['m1', 'm2', 'm3']);
   for (const m of members) assert.match(m.clientURLs[0]!, /^https:\/\/127\.\d+\.\d+\.1[1-3]:2379$/);
   assert.match(readFileSync(h.etcd.clientTls!.cert, 'utf8'), /BEGIN CERTIFICATE/);
@@ -61,5 +62,11 @@ test('writes continue with one member killed; fail clearly within 15 s with two 
   const w3 = await etcdctl(h, ['--command-timeout=10s', 'put', 'k3', 'v3']);
   assert.equal(w3.code, 0, w3.stderr);
   const g = await etcdctl(h, ['get', 'k', '--prefix', '--keys-only']);
-  assert.deepEqual(g.stdout.split('\n').filter(Boolean), ['k0', 'k1', 'k3']);
+  // k2 timed out on the client, but if the lone survivor led it already sat in its log: Raft commits it once
+  // a quorum is back. Either outcome is correct; k0, k1 and k3 must be there.
+  const keys = g.stdout.split('\n').filter(Boolean);
+  assert.deepEqual(
+    keys.filter((k) => k !== 'k2'),
+    ['k0', 'k1', 'k3'],
+  );
 });

@@ -20,8 +20,11 @@ after(async () => {
 function kubectl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const api = h.apiserver!;
   return new Promise((resolve) =>
-    execFile(api.binaries.kubectl, ['--kubeconfig', api.kubeconfig, ...args], { timeout: 60000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? 1 : 0, stdout, stderr }),
+    execFile(
+      api.binaries.kubectl,
+      ['--kubeconfig', api.kubeconfig, ...args],
+      { timeout: 60000 },
+      (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
     ),
   );
 }

@@ -12,13 +12,19 @@ import { isLive, waitUntil } from '../../helpers/procs.js';
 test('SIGKILL of the runner leaves no etcd or kube-apiserver process after 5 s', async () => {
   const runner = spawn(
     process.execPath,
-    [join(import.meta.dirname, '..', '..', 'fixtures', 'harness-runner.js'), JSON.stringify({ etcdMembers: 3, apiserver: true })],
+    [
+      join(import.meta.dirname, '..', '..', 'fixtures', 'harness-runner.js'),
+      JSON.stringify({ etcdMembers: 3, apiserver: true }),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   try {
     const line = await new Promise<string>((resolve, reject) => {
       let buf = '';
-      const timer = setTimeout(() => reject(new Error('runner did not report its pids within 120 s')), 120000);
+      const timer = setTimeout(
+        () => reject(new Error('runner did not report its pids within 120 s')),
+        120000,
+      );
       runner.stdout!.setEncoding('utf8').on('data', (c: string) => {
         buf += c;
         if (buf.includes('\n')) {

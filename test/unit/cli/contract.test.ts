@@ -47,7 +47,10 @@ test('--help lists every command group with its summary and examples, on stdout,
   assert.equal(r.code, 0);
   assert.equal(r.stderr, '');
   for (const g of groups) {
-    assert.match(r.stdout, new RegExp(`\\n  ${g.name}\\s+${g.summary.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(
+      r.stdout,
+      new RegExp(`\\n  ${g.name}\\s+${g.summary.slice(0, 20).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+    );
     for (const e of g.examples) assert.ok(r.stdout.includes(`$ ${e}`), `example '${e}' missing from --help`);
   }
   assert.match(r.stdout, /Exit codes: 0 ok, 1 failed, 2 usage/);

@@ -1,0 +1,240 @@
+/**
+ * Backup benchmark: a single-member TLS etcd 3.6 filled with ~1 GiB (or 16 MiB with --smoke) of
+ * Kubernetes-like values, then, with wall time and CPU seconds (user+sys of the command's processes):
+ *   1. etcdctl snapshot save
+ *   2. lifeboat backup create → directory, age, --compress none
+ *   3. … zstd level 1        4. … gzip (no target)
+ *   5. lifeboat backup create → MinIO, zstd level 1
+ *   6. etcdctl snapshot save, then an AWS SDK multipart upload of that file to MinIO
+ * Targets (issue 5): (2) and (3) ≤ 1.3× (1); (5) ≤ 0.8× (6).
+ *
+ *   node dist/bench/backup.js [--smoke] [--mib N]
+ */
+import { spawnSync } from 'node:child_process';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { compressor } from '../src/backup/compression.js';
+import { encryptStream, generateIdentity } from '../src/backup/encryption.js';
+import { inspectSnapshotFile } from '../src/backup/inspect.js';
+import { EtcdClient } from '../src/etcd-client/client.js';
+import { Harness } from '../src/lab/harness.js';
+import { Minio } from '../test/helpers/minio.js';
+import { lifeboatBin } from '../test/helpers/cli.js';
+
+const smoke = process.argv.includes('--smoke');
+const mibArg = process.argv.indexOf('--mib');
+const targetMiB = mibArg > 0 ? Number(process.argv[mibArg + 1]) : smoke ? 16 : 1024;
+
+interface Measure {
+  name: string;
+  wallS: number;
+  cpuS: number;
+  bytes?: number;
+}
+
+/** Runs a command under sh and reads the children's user+sys time from `times`. */
+function timed(name: string, cmd: string[], env: NodeJS.ProcessEnv = {}): Measure {
+  const quoted = cmd.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(
+    'sh',
+    ['-c', `${quoted} >/dev/null 2>/tmp/lifeboat-bench-stderr; rc=$?; times; exit $rc`],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    },
+  );
+  const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0)
+    throw new Error(
+      `${name} failed (${r.status}): ${spawnSync('cat', ['/tmp/lifeboat-bench-stderr'], { encoding: 'utf8' }).stdout}`,
+    );
+  // `times` prints two lines: shell user/sys, then children user/sys, e.g. "0m1.234s 0m0.567s".
+  const lines = r.stdout.trim().split('\n');
+  const secs = (s: string) => {
+    const m = /(\d+)m([\d.]+)s/.exec(s);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : 0;
+  };
+  const [u, s] = (lines[lines.length - 1] ?? '').split(/\s+/);
+  return { name, wallS, cpuS: secs(u ?? '') + secs(s ?? '') };
+}
+
+function kubeLikeValue(i: number, size: number): Buffer {
+  const base = `{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"cm-${i}","namespace":"bench","uid":"${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000","labels":{"app":"bench","tier":"t${i % 7}"}},"data":{"payload":"`;
+  const chunks: string[] = [base];
+  let n = base.length;
+  let x = i * 2654435761;
+  while (n < size - 3) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    const word = `k${(x % 5000).toString(36)}=${(x >>> 8).toString(36)};`;
+    chunks.push(word);
+    n += word.length;
+  }
+  chunks.push('"}}');
+  return Buffer.from(chunks.join('')).subarray(0, size);
+}
+
+/** CPU and wall time of each pipeline stage over the file, one stage at a time. */
+async function stageCosts(file: string): Promise<Measure[]> {
+  const out: Measure[] = [];
+  const id = await generateIdentity();
+  const drain = async (r: Readable) => {
+    for await (const _ of r as AsyncIterable<Buffer>) void _;
+  };
+  const read = () => createReadStream(file, { highWaterMark: 32 * 1024 });
+  const stages: [string, () => Promise<unknown>][] = [
+    ['read file', () => drain(read())],
+    [
+      'sha256',
+      async () => {
+        const h = createHash('sha256');
+        for await (const c of read() as AsyncIterable<Buffer>) h.update(c);
+      },
+    ],
+    ['zstd level 1', () => drain(read().pipe(compressor('zstd', 1)))],
+    ['gzip', () => drain(read().pipe(compressor('gzip')))],
+    ['age encrypt (native)', () => drain(encryptStream(read(), [id.recipient]))],
+    ['structure + hashKV + summary', async () => inspectSnapshotFile(file)],
+  ];
+  for (const [name, fn] of stages) {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    await fn();
+    const c = process.cpuUsage(c0);
+    out.push({ name, wallS: Number(process.hrtime.bigint() - t0) / 1e9, cpuS: (c.user + c.system) / 1e6 });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const h = await Harness.start({ etcdMembers: 1, etcdArgs: ['--quota-backend-bytes=8589934592'] });
+  const minio = await Minio.start();
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-bench-'));
+  const results: Measure[] = [];
+  let stages: Measure[] | undefined;
+  try {
+    const t = h.etcd.clientTls!;
+    const c = EtcdClient.forEndpoint(h.etcd.endpoints[0]!, {
+      tls: t,
+      dialTimeoutMs: 5000,
+      commandTimeoutMs: 60_000,
+    });
+    const valueSize = 256 * 1024;
+    const count = Math.ceil((targetMiB * 1024 * 1024) / valueSize);
+    const fillStart = Date.now();
+    for (let i = 0; i < count; i++)
+      await c.put(`/registry/configmaps/bench/cm-${i}`, kubeLikeValue(i, valueSize));
+    const st = await c.status();
+    c.close();
+    process.stderr.write(
+      `filled ${count} values in ${((Date.now() - fillStart) / 1000).toFixed(1)} s; db ${st.dbSize} bytes\n`,
+    );
+    await minio.createBucket('bench');
+    const env = minio.env();
+    const conn = ['--endpoints', h.etcd.endpoints[0]!, '--cacert', t.ca, '--cert', t.cert, '--key', t.key];
+    const lb = [process.execPath, lifeboatBin()];
+    const keygen = spawnSync(process.execPath, [
+      lifeboatBin(),
+      'backup',
+      'keygen',
+      '--out',
+      join(dir, 'id.key'),
+    ]);
+    if (keygen.status !== 0) throw new Error('keygen failed');
+    const etcdctl = h.etcd.binaries.etcdctl;
+
+    const save = timed('etcdctl snapshot save', [etcdctl, ...conn, 'snapshot', 'save', join(dir, 'save.db')]);
+    save.bytes = statSync(join(dir, 'save.db')).size;
+    results.push(save);
+    const create = (name: string, repo: string, compress: string, level?: string) =>
+      timed(
+        name,
+        [
+          ...lb,
+          'backup',
+          'create',
+          ...conn,
+          '--repo',
+          repo,
+          '--encryption-identity',
+          join(dir, 'id.key'),
+          '--compress',
+          compress,
+          ...(level ? ['--compress-level', level] : []),
+          '--no-discover',
+          ...(name.includes('--no-spool') ? ['--no-spool'] : []),
+        ],
+        env,
+      );
+    results.push(create('lifeboat → dir, age, none', join(dir, 'repo-none'), 'none'));
+    results.push(create('lifeboat → dir, age, zstd 1', join(dir, 'repo-zstd'), 'zstd', '1'));
+    results.push(create('lifeboat → dir, age, gzip', join(dir, 'repo-gzip'), 'gzip'));
+    const noSpool = create('lifeboat → dir, age, zstd 1, --no-spool', join(dir, 'repo-nospool'), 'zstd', '1');
+    results.push(noSpool);
+    stages = await stageCosts(join(dir, 'save.db'));
+    results.push(create('lifeboat → MinIO, age, zstd 1', minio.repoUrl('bench', 'lb'), 'zstd', '1'));
+
+    // Baseline for S3: save, then an SDK upload of the file (CPU of this process for the upload part).
+    const save2 = timed('etcdctl snapshot save (for S3)', [
+      etcdctl,
+      ...conn,
+      'snapshot',
+      'save',
+      join(dir, 'save2.db'),
+    ]);
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    const s3 = new S3Client({
+      endpoint: minio.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.accessKey, secretAccessKey: minio.secretKey },
+    });
+    await new Upload({
+      client: s3,
+      params: { Bucket: 'bench', Key: 'baseline/save.db', Body: createReadStream(join(dir, 'save2.db')) },
+      partSize: 8 * 1024 * 1024,
+      queueSize: 2,
+    }).done();
+    s3.destroy();
+    const cpu = process.cpuUsage(cpu0);
+    results.push({
+      name: 'save + SDK upload',
+      wallS: save2.wallS + Number(process.hrtime.bigint() - t0) / 1e9,
+      cpuS: save2.cpuS + (cpu.user + cpu.system) / 1e6,
+    });
+  } finally {
+    await minio.stop();
+    await h.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const base = results[0]!;
+  const s3base = results[results.length - 1]!;
+  process.stdout.write(`backup bench (${smoke ? 'smoke, ' : ''}${targetMiB} MiB target db)\n`);
+  process.stdout.write('stage\twall s\tCPU s\twall ratio\n');
+  for (const r of results) {
+    const ref = r.name.includes('MinIO') ? s3base : base;
+    process.stdout.write(
+      `${r.name}\t${r.wallS.toFixed(2)}\t${r.cpuS.toFixed(2)}\t${(r.wallS / ref.wallS).toFixed(2)}\n`,
+    );
+  }
+  process.stdout.write(
+    'stage costs on the saved snapshot (in-process, one pass each)\nstage\twall s\tCPU s\n',
+  );
+  for (const st of stages)
+    process.stdout.write(`${st.name}\t${st.wallS.toFixed(2)}\t${st.cpuS.toFixed(2)}\n`);
+  const get = (n: string) => results.find((r) => r.name === n)!;
+  process.stdout.write(
+    `ratios: none/save ${(get('lifeboat → dir, age, none').wallS / base.wallS).toFixed(2)} (target ≤ 1.3), zstd1/save ${(get('lifeboat → dir, age, zstd 1').wallS / base.wallS).toFixed(2)} (target ≤ 1.3), gzip/save ${(get('lifeboat → dir, age, gzip').wallS / base.wallS).toFixed(2)} (no target), minio/(save+upload) ${(get('lifeboat → MinIO, age, zstd 1').wallS / s3base.wallS).toFixed(2)} (target ≤ 0.8)\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

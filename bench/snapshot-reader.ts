@@ -1,0 +1,227 @@
+/**
+ * Benchmark of the offline snapshot reader (issue 3), side by side in one run, median of 5, warm cache,
+ * peak RSS from /usr/bin/time:
+ *   cat FILE > /dev/null | etcdutl 3.5 snapshot status | lifeboat snapshot status | lifeboat full listing
+ *   (keys only, with values) | the throwaway-etcd method (etcdutl snapshot restore + etcd + etcdctl get ""
+ *   --prefix, keys only and with values).
+ * Fixture A (default): about 1 GiB — 1,400 values of 700 KB plus 100k small keys, written through a real
+ * etcd 3.5 and saved with etcdctl. `--smoke`: 14 values and 1,000 keys (≤ 60 s). `--fixture FILE` reuses a
+ * snapshot; `--keep DIR` keeps the built fixture there.
+ *
+ * Run: npx tsc -p . && node dist/bench/snapshot-reader.js [--smoke] [--runs N] [--fixture FILE] [--keep DIR]
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { etcdBinaries } from '../src/lab/binaries.js';
+import { Harness } from '../src/lab/harness.js';
+import { packageRoot } from '../src/util/version.js';
+
+interface Timed {
+  seconds: number;
+  /** user + system CPU seconds (robust against a busy machine, unlike wall-clock time). */
+  cpu: number;
+  rssKiB: number;
+  code: number;
+}
+
+function sh(
+  cmd: string,
+  args: string[],
+  opts: { input?: Buffer | string; stdout?: 'ignore' | 'pipe' } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['pipe', opts.stdout ?? 'pipe', 'pipe'] });
+    let so = '';
+    let se = '';
+    c.stdout?.on('data', (d: Buffer) => (so += d.toString()));
+    c.stderr!.on('data', (d: Buffer) => (se += d.toString()));
+    c.on('error', reject);
+    c.on('close', (code) => resolve({ code: code ?? -1, stdout: so, stderr: se }));
+    c.stdin!.on('error', () => undefined);
+    c.stdin!.end(opts.input ?? '');
+  });
+}
+
+/** Runs a shell command line under /usr/bin/time; stdout discarded. */
+async function timed(cmdline: string): Promise<Timed> {
+  const start = process.hrtime.bigint();
+  const r = await sh('/usr/bin/time', ['-f', '%M %U %S', 'sh', '-c', `( ${cmdline} ) > /dev/null`]);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const lines = r.stderr.trim().split('\n');
+  const [rss, user, sys] = lines[lines.length - 1]!.split(' ').map(Number);
+  if (r.code !== 0) throw new Error(`${cmdline} failed: ${r.stderr.slice(-500)}`);
+  return { seconds, cpu: (user ?? 0) + (sys ?? 0), rssKiB: rss ?? 0, code: r.code };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+interface Row {
+  name: string;
+  seconds: number;
+  cpu: number;
+  rssMiB: number;
+}
+
+async function bench(name: string, runs: number, fn: () => Promise<Timed>): Promise<Row> {
+  const all: Timed[] = [];
+  for (let i = 0; i < runs; i++) all.push(await fn());
+  const r = {
+    name,
+    seconds: median(all.map((t) => t.seconds)),
+    cpu: median(all.map((t) => t.cpu)),
+    rssMiB: Math.max(...all.map((t) => t.rssKiB)) / 1024,
+  };
+  process.stderr.write(
+    `  ${name}: ${r.seconds.toFixed(3)} s (cpu ${r.cpu.toFixed(2)} s), peak RSS ${r.rssMiB.toFixed(0)} MiB\n`,
+  );
+  return r;
+}
+
+async function buildFixture(dir: string, smoke: boolean): Promise<string> {
+  const bigCount = smoke ? 14 : 1400;
+  const smallCount = smoke ? 1000 : 100_000;
+  process.stderr.write(`building fixture: ${bigCount} values of 700 KB + ${smallCount} small keys...\n`);
+  const h = await Harness.start({
+    etcdMinor: '3.5',
+    tls: false,
+    etcdArgs: ['--max-request-bytes=10485760', '--quota-backend-bytes=8589934592', '--max-txn-ops=1000'],
+  });
+  try {
+    const ctl = etcdBinaries('3.6').etcdctl;
+    const ep = `--endpoints=${h.etcd.endpoints[0]}`;
+    const value = randomBytes(700 * 1000);
+    for (let i = 0; i < bigCount; i++) {
+      const r = await sh(
+        ctl,
+        [ep, '--max-request-bytes=10485760', 'put', `/registry/blobs/b${String(i).padStart(5, '0')}`],
+        { input: value },
+      );
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+    for (let t = 0; t < smallCount / 500; t++) {
+      const lines = Array.from({ length: 500 }, (_, j) => {
+        const n = t * 500 + j;
+        return `put /registry/configmaps/ns${n % 100}/cm${n} value-${n}-${'x'.repeat(100)}`;
+      });
+      const r = await sh(ctl, [ep, 'txn'], { input: `\n${lines.join('\n')}\n\n\n` });
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+    const file = join(dir, smoke ? 'fixture-smoke.snap' : 'fixture-a.snap');
+    const r = await sh(ctl, [ep, 'snapshot', 'save', file]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return file;
+  } finally {
+    await h.stop();
+  }
+}
+
+async function throwaway(file: string, dir: string, keysOnly: boolean): Promise<Timed> {
+  const b = etcdBinaries('3.5');
+  const data = join(dir, `restore-${process.hrtime.bigint()}`);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const ip = '127.0.0.1';
+  const script = [
+    `${b.etcdutl} snapshot restore ${file} --data-dir ${data} --name t --initial-cluster t=http://${ip}:${port + 1} --initial-advertise-peer-urls http://${ip}:${port + 1} >/dev/null 2>&1`,
+    `(${b.etcd} --data-dir ${data} --name t --listen-client-urls http://${ip}:${port} --advertise-client-urls http://${ip}:${port} --listen-peer-urls http://${ip}:${port + 1} --initial-advertise-peer-urls http://${ip}:${port + 1} --initial-cluster t=http://${ip}:${port + 1} --quota-backend-bytes=8589934592 >/dev/null 2>&1 & echo $! > ${data}.pid)`,
+    `until ${b.etcdctl} --endpoints=http://${ip}:${port} endpoint health >/dev/null 2>&1; do sleep 0.05; done`,
+    `${b.etcdctl} --endpoints=http://${ip}:${port} get "" --prefix ${keysOnly ? '--keys-only' : ''}`,
+    `kill $(cat ${data}.pid); rm -rf ${data} ${data}.pid`,
+  ].join(' && ');
+  return timed(script);
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const smoke = argv.includes('--smoke');
+  const runs = Number(argv[argv.indexOf('--runs') + 1] ?? 0) || (smoke ? 3 : 5);
+  const keep = argv.includes('--keep') ? argv[argv.indexOf('--keep') + 1]! : undefined;
+  const given = argv.includes('--fixture') ? argv[argv.indexOf('--fixture') + 1]! : undefined;
+  const dir = keep ?? mkdtempSync(join(tmpdir(), 'lifeboat-bench-'));
+  mkdirSync(dir, { recursive: true });
+  try {
+    const file =
+      given ??
+      (keep && existsSync(join(dir, smoke ? 'fixture-smoke.snap' : 'fixture-a.snap'))
+        ? join(dir, smoke ? 'fixture-smoke.snap' : 'fixture-a.snap')
+        : await buildFixture(dir, smoke));
+    const size = statSync(file).size;
+    const lifeboat = `${process.execPath} ${join(packageRoot(), 'bin', 'lifeboat')}`;
+    const etcdutl = etcdBinaries('3.5').etcdutl!;
+    process.stderr.write(`fixture ${file}: ${(size / 2 ** 20).toFixed(1)} MiB; ${runs} runs each, median\n`);
+    await timed(`cat ${file}`); // warm the page cache
+    const rows: Row[] = [];
+    rows.push(await bench('cat file > /dev/null', runs, () => timed(`cat ${file}`)));
+    rows.push(
+      await bench('etcdutl 3.5 snapshot status', runs, () =>
+        timed(`${etcdutl} snapshot status ${file} -w json`),
+      ),
+    );
+    rows.push(
+      await bench('lifeboat snapshot status', runs, () =>
+        timed(`${lifeboat} snapshot status ${file} -o json`),
+      ),
+    );
+    rows.push(
+      await bench('lifeboat snapshot status --no-sha256', runs, () =>
+        timed(`${lifeboat} snapshot status ${file} -o json --no-sha256`),
+      ),
+    );
+    rows.push(
+      await bench('lifeboat kv get "" --prefix --keys-only', runs, () =>
+        timed(`${lifeboat} kv get "" --prefix --keys-only --from ${file}`),
+      ),
+    );
+    rows.push(
+      await bench('lifeboat kv get "" --prefix (values)', runs, () =>
+        timed(`${lifeboat} kv get "" --prefix --from ${file}`),
+      ),
+    );
+    const tRuns = smoke ? 1 : Math.min(runs, 3);
+    rows.push(
+      await bench('throwaway etcd: restore+start+get --keys-only', tRuns, () => throwaway(file, dir, true)),
+    );
+    rows.push(
+      await bench('throwaway etcd: restore+start+get (values)', tRuns, () => throwaway(file, dir, false)),
+    );
+    const by = (n: string) => rows.find((r) => r.name === n)!.seconds;
+    const cpuBy = (n: string) => rows.find((r) => r.name === n)!.cpu;
+    const ratios = {
+      'status / etcdutl status (target ≤ 1.5)':
+        by('lifeboat snapshot status') / by('etcdutl 3.5 snapshot status'),
+      'status --no-sha256 / etcdutl status':
+        by('lifeboat snapshot status --no-sha256') / by('etcdutl 3.5 snapshot status'),
+      'full listing with values / cat (target ≤ 3)':
+        by('lifeboat kv get "" --prefix (values)') / by('cat file > /dev/null'),
+      'throwaway keys-only / lifeboat keys-only (target ≥ 10)':
+        by('throwaway etcd: restore+start+get --keys-only') / by('lifeboat kv get "" --prefix --keys-only'),
+      'throwaway values / lifeboat values (target ≥ 10)':
+        by('throwaway etcd: restore+start+get (values)') / by('lifeboat kv get "" --prefix (values)'),
+      'cpu: status / etcdutl status':
+        cpuBy('lifeboat snapshot status') / cpuBy('etcdutl 3.5 snapshot status'),
+      'cpu: throwaway values / lifeboat values':
+        cpuBy('throwaway etcd: restore+start+get (values)') / cpuBy('lifeboat kv get "" --prefix (values)'),
+    };
+    const lines = [
+      `fixture: ${file} (${(size / 2 ** 20).toFixed(1)} MiB)${smoke ? ' [smoke]' : ''}`,
+      ...rows.map(
+        (r) =>
+          `${r.name.padEnd(48)} ${r.seconds.toFixed(3).padStart(9)} s  ${r.rssMiB.toFixed(0).padStart(6)} MiB peak RSS`,
+      ),
+      ...Object.entries(ratios).map(([k, v]) => `${k.padEnd(56)} ${v.toFixed(2)}`),
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,134 @@
+/**
+ * A streaming age v1 encrypter (C2SP age: X25519 recipient stanzas, HMAC-SHA256 header MAC, STREAM payload
+ * of 64 KiB ChaCha20-Poly1305 chunks) built on Node's native crypto. The age-encryption package stays the
+ * reference for identities, recipients and decryption; its pure-JavaScript ChaCha20 runs at ~90 MB/s here,
+ * native at ~1 GB/s, and encryption sits on the backup's critical path. Output is checked against
+ * age-encryption and the `age` CLI in the tests.
+ */
+import {
+  createCipheriv,
+  createHmac,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { bech32 } from '@scure/base';
+import { UsageError } from '../util/errors.js';
+
+const CHUNK = 64 * 1024;
+const INTRO = 'age-encryption.org/v1\n';
+
+const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
+const hkdf = (ikm: Buffer, salt: Buffer, info: string) =>
+  Buffer.from(hkdfSync('sha256', ikm, salt, Buffer.from(info), 32));
+
+function seal(key: Buffer, nonce: Buffer, plain: Buffer): Buffer {
+  const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 });
+  const out = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
+  return out;
+}
+
+/** The 32-byte X25519 public key of an `age1…` recipient. */
+export function recipientPublicKey(recipient: string): Buffer {
+  try {
+    const { prefix, words } = bech32.decode(recipient as `${string}1${string}`, 1000);
+    if (prefix !== 'age') throw new Error(`prefix ${prefix}`);
+    const key = Buffer.from(bech32.fromWords(words));
+    if (key.length !== 32) throw new Error(`${key.length}-byte key`);
+    return key;
+  } catch (err) {
+    throw new UsageError(`age recipient ${recipient}: not an X25519 recipient (${(err as Error).message})`);
+  }
+}
+
+function x25519Public(raw: Buffer): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: raw.toString('base64url') }, format: 'jwk' });
+}
+
+/** The age header for a fresh file key and the recipients. */
+export function ageHeader(fileKey: Buffer, recipients: string[]): Buffer {
+  let text = INTRO;
+  for (const r of recipients) {
+    const pub = recipientPublicKey(r);
+    const eph = generateKeyPairSync('x25519');
+    const ephPub = Buffer.from((eph.publicKey.export({ format: 'jwk' }) as { x: string }).x, 'base64url');
+    const shared = diffieHellman({ privateKey: eph.privateKey, publicKey: x25519Public(pub) });
+    if (shared.every((b) => b === 0)) throw new UsageError(`age recipient ${r}: low-order public key`);
+    const wrapKey = hkdf(shared, Buffer.concat([ephPub, pub]), 'age-encryption.org/v1/X25519');
+    const body = seal(wrapKey, Buffer.alloc(12), fileKey);
+    text += `-> X25519 ${b64(ephPub)}\n${b64(body)}\n`;
+  }
+  text += '---';
+  const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header'))
+    .update(text)
+    .digest();
+  return Buffer.from(`${text} ${b64(mac)}\n`);
+}
+
+/** Encrypts a byte stream to age v1 for the recipients. */
+export class AgeEncrypter extends Transform {
+  private readonly key: Buffer;
+  private counter = 0n;
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  private started = false;
+  private readonly header: Buffer;
+  private readonly nonce: Buffer;
+
+  constructor(recipients: string[]) {
+    super({ highWaterMark: 4 * CHUNK });
+    if (recipients.length === 0) throw new UsageError('age: at least one recipient is required');
+    const fileKey = randomBytes(16);
+    this.header = ageHeader(fileKey, recipients);
+    this.nonce = randomBytes(16);
+    this.key = hkdf(fileKey, this.nonce, 'payload');
+  }
+
+  private chunkNonce(last: boolean): Buffer {
+    const n = Buffer.alloc(12);
+    let c = this.counter;
+    for (let i = 10; i >= 0; i--) {
+      n[i] = Number(c & 0xffn);
+      c >>= 8n;
+    }
+    n[11] = last ? 1 : 0;
+    this.counter++;
+    return n;
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.push(Buffer.concat([this.header, this.nonce]));
+  }
+
+  override _transform(data: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.start();
+    this.pending.push(data);
+    this.pendingLen += data.length;
+    // Keep at least one byte back: the final chunk must be emitted with the last flag.
+    if (this.pendingLen > CHUNK) {
+      const all = Buffer.concat(this.pending);
+      let off = 0;
+      while (all.length - off > CHUNK) {
+        this.push(seal(this.key, this.chunkNonce(false), all.subarray(off, off + CHUNK)));
+        off += CHUNK;
+      }
+      const rest = all.subarray(off);
+      this.pending = [rest];
+      this.pendingLen = rest.length;
+    }
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.start();
+    this.push(seal(this.key, this.chunkNonce(true), Buffer.concat(this.pending)));
+    this.pending = [];
+    cb();
+  }
+}

@@ -1,0 +1,371 @@
+/**
+ * `backup create`: choose a member, stream its Maintenance.Snapshot through the trailer and meta-page
+ * checks, compression and age encryption straight into the repository, then write the manifest. The data
+ * object is complete before the manifest is written; a failed upload is aborted; if the streaming member
+ * dies, the next eligible member is tried.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, promises as fs, rmSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import { EtcdClient } from '../etcd-client/client.js';
+import { normaliseEndpoint, readTlsMaterial, type ConnectionConfig } from '../etcd-client/flags.js';
+import { dataKey, manifestKey, snapshotObjectName } from '../stores/layout.js';
+import type { Repository } from '../stores/repository.js';
+import { onCleanup } from '../util/cleanup.js';
+import { ConnectionError, LifeboatError, UsageError, VerificationError } from '../util/errors.js';
+import { hexId } from '../util/json.js';
+import { lifeboatVersion } from '../util/version.js';
+import { compressor, type Compression } from './compression.js';
+import { AGE_FORMAT, encryptStream, recipientFingerprint } from './encryption.js';
+import { newBackupId } from './ids.js';
+import { inspectSnapshotFile, type SnapshotInspection } from './inspect.js';
+import { makeManifest, serializeManifest, type Artifact, type BackupManifest } from './manifest.js';
+import { rankMembers, type CandidateState, type Choice } from './select.js';
+import { SnapshotChecker } from './snapshot-stream.js';
+
+export interface CreateProgress {
+  member: string;
+  /** Plain snapshot bytes received from the member so far. */
+  bytes: number;
+  /** The member's db size from Status (the stream is this plus 32 bytes). */
+  total: bigint;
+}
+
+export interface CreateOptions {
+  conn: ConnectionConfig;
+  repo: Repository;
+  clusterName?: string;
+  /** age recipients; an empty list stores the snapshot unencrypted (only with allowUnencrypted). */
+  recipients: string[];
+  allowUnencrypted?: boolean;
+  compression: Compression;
+  compressionLevel?: number;
+  discover?: boolean;
+  member?: string;
+  stallTimeoutMs?: number;
+  now?: () => Date;
+  log?: (line: string) => void;
+  onProgress?: (p: CreateProgress) => void;
+  signal?: AbortSignal;
+  /**
+   * Where to spool a plain copy for the full structure check and the content summary (used only when it
+   * has ≥ 1.1× the db size free). Undefined: no spool; the manifest then says structureChecked: false.
+   */
+  spoolDir?: string;
+}
+
+/** Status, name and alarms of every candidate endpoint. */
+export async function gatherCandidates(
+  conn: ConnectionConfig,
+  discover: boolean,
+  log: (l: string) => void,
+): Promise<{ candidates: CandidateState[]; clients: Map<string, EtcdClient> }> {
+  const material = readTlsMaterial(conn.tls);
+  const clients = new Map<string, EtcdClient>();
+  const client = (e: string) => {
+    let c = clients.get(e);
+    if (!c) {
+      c = EtcdClient.withMaterial(e, material, conn.dialTimeoutMs, conn.commandTimeoutMs);
+      clients.set(e, c);
+    }
+    return c;
+  };
+  const endpoints = [...conn.endpoints];
+  const probe = async (e: string): Promise<CandidateState> => {
+    try {
+      const s = await client(e).status();
+      return {
+        endpoint: e,
+        alarms: [],
+        status: {
+          memberId: s.header.memberId,
+          clusterId: s.header.clusterId,
+          leader: s.leader,
+          raftAppliedIndex: s.raftAppliedIndex,
+          isLearner: s.isLearner,
+          version: s.version,
+          dbSize: s.dbSize,
+        },
+      };
+    } catch (err) {
+      return { endpoint: e, alarms: [], error: err instanceof ConnectionError ? err.problem : String(err) };
+    }
+  };
+  const candidates = await Promise.all(endpoints.map(probe));
+  const answering = candidates.find((c) => c.status);
+  if (answering) {
+    const tls = answering.endpoint.startsWith('https:');
+    try {
+      const { members } = await client(answering.endpoint).memberList();
+      const names = new Map(members.map((m) => [m.id, m.name]));
+      if (discover) {
+        const extra: string[] = [];
+        for (const m of members) {
+          if (m.isLearner) continue;
+          for (const u of m.clientURLs) {
+            const e = normaliseEndpoint(u, tls);
+            if (!endpoints.includes(e) && !extra.includes(e)) extra.push(e);
+          }
+        }
+        if (extra.length)
+          log(`discovered ${extra.length} more client URL(s) from MemberList: ${extra.join(', ')}`);
+        candidates.push(...(await Promise.all(extra.map(probe))));
+      }
+      for (const c of candidates) if (c.status) c.name = names.get(c.status.memberId) ?? '';
+      const alarms = await client(answering.endpoint).alarms();
+      for (const a of alarms) {
+        for (const c of candidates) if (c.status?.memberId === a.memberId) c.alarms.push(a.alarm);
+      }
+    } catch (err) {
+      log(`MemberList/Alarm on ${answering.endpoint} failed: ${(err as Error).message}`);
+    }
+  }
+  return { candidates, clients };
+}
+
+/** Counts and hashes the bytes that go into the repository. */
+class StoredHasher extends Transform {
+  readonly hash = createHash('sha256');
+  /** Not `size`: the AWS SDK reads `Body.size` as the total length of a stream. */
+  bytes = 0;
+  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+interface StreamResult {
+  artifact: Artifact;
+  txid: bigint;
+  inspection?: SnapshotInspection;
+}
+
+/** A private spool file for one stream, when the spool directory has room. */
+async function openSpool(
+  dir: string | undefined,
+  dbSize: bigint,
+  log: (l: string) => void,
+): Promise<{ path: string; stream: WriteStream; remove: () => Promise<void> } | undefined> {
+  if (!dir) return undefined;
+  let free: bigint;
+  try {
+    const st = await fs.statfs(dir, { bigint: true });
+    free = st.bavail * st.bsize;
+  } catch (err) {
+    log(`spool directory ${dir} unusable (${(err as Error).message}); skipping the structure check`);
+    return undefined;
+  }
+  if (free * 10n < dbSize * 11n) {
+    log(
+      `spool directory ${dir} has ${free} bytes free, less than 1.1× the db size ${dbSize}; skipping the structure check`,
+    );
+    return undefined;
+  }
+  const sub = await fs.mkdtemp(join(dir, 'lifeboat-spool-'));
+  const path = join(sub, 'snapshot.db');
+  const unregister = onCleanup(() => rmSync(sub, { recursive: true, force: true }));
+  const stream = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
+  await once(stream, 'open');
+  return {
+    path,
+    stream,
+    remove: async () => {
+      if (!stream.closed) await new Promise<void>((r) => stream.destroy().once('close', () => r()));
+      await fs.rm(sub, { recursive: true, force: true });
+      unregister();
+    },
+  };
+}
+
+async function streamFrom(
+  choice: Choice,
+  client: EtcdClient,
+  key: string,
+  opts: CreateOptions,
+): Promise<StreamResult> {
+  const c = choice.candidate;
+  const checker = new SnapshotChecker(`snapshot from ${c.endpoint}`);
+  let sourceError: unknown;
+  let facts: ReturnType<SnapshotChecker['finish']> | undefined;
+  const abort = new AbortController();
+  const spool = await openSpool(opts.spoolDir, c.status!.dbSize, opts.log ?? (() => undefined));
+  const onOuterAbort = () => abort.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onOuterAbort);
+  async function* source(): AsyncGenerator<Buffer> {
+    try {
+      for await (const ch of client.snapshot({
+        stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
+        signal: abort.signal,
+      })) {
+        checker.update(ch.blob);
+        if (spool && !spool.stream.write(ch.blob)) await once(spool.stream, 'drain');
+        opts.onProgress?.({ member: c.name ?? c.endpoint, bytes: checker.size, total: c.status!.dbSize });
+        yield ch.blob;
+      }
+      facts = checker.finish();
+    } catch (err) {
+      // The member's failures (ConnectionError, VerificationError) are the source's; an error thrown in by
+      // a downstream teardown (the upload failed) is not.
+      if (err instanceof LifeboatError) sourceError = err;
+      throw err;
+    }
+  }
+  const plain = Readable.from(source(), { objectMode: false, highWaterMark: 1 << 20 });
+  const compressed = pipeline(plain, compressor(opts.compression, opts.compressionLevel), () => undefined);
+  const encrypted = opts.recipients.length ? encryptStream(compressed, opts.recipients) : compressed;
+  const hasher = new StoredHasher();
+  const stored = pipeline(encrypted, hasher, () => undefined);
+  let inspection: SnapshotInspection | undefined;
+  try {
+    try {
+      await opts.repo.put(key, stored, { signal: abort.signal });
+    } catch (err) {
+      abort.abort();
+      plain.destroy();
+      throw sourceError ?? err;
+    } finally {
+      opts.signal?.removeEventListener('abort', onOuterAbort);
+    }
+    if (sourceError) throw sourceError;
+    if (!facts)
+      throw new LifeboatError(`snapshot stream from ${c.endpoint} ended without its checks completing`);
+    if (spool) {
+      await new Promise<void>((resolve, reject) =>
+        spool.stream.end((err?: Error | null) => (err ? reject(err) : resolve())),
+      );
+      try {
+        inspection = inspectSnapshotFile(spool.path);
+      } catch (err) {
+        await opts.repo.delete(key).catch(() => undefined);
+        throw err;
+      }
+      if (!inspection.structureOk) {
+        await opts.repo.delete(key).catch(() => undefined);
+        throw new VerificationError(
+          `snapshot from ${c.endpoint}: bbolt structure check failed: ${inspection.structureProblems.slice(0, 3).join('; ')}`,
+        );
+      }
+    }
+  } finally {
+    await spool?.remove();
+  }
+  return {
+    ...(inspection ? { inspection } : {}),
+    txid: facts.txid,
+    artifact: {
+      kind: 'etcd-snapshot',
+      object: key,
+      size: facts.size,
+      storedSize: BigInt(hasher.bytes),
+      sha256: facts.sha256,
+      storedSha256: hasher.hash.digest('hex'),
+      compression: opts.compression,
+      encryption: {
+        format: opts.recipients.length ? AGE_FORMAT : 'none',
+        recipientFingerprints: opts.recipients.map(recipientFingerprint),
+      },
+    },
+  };
+}
+
+/** Compares the offline HashKV with the member's HashKV at the same revision, when it still has it. */
+async function crossCheckHashKV(
+  client: EtcdClient,
+  ins: SnapshotInspection,
+): Promise<{ ok: boolean; message: string }> {
+  try {
+    const r = await client.hashKV(ins.revision);
+    if (r.hash === ins.hashKV) {
+      return { ok: true, message: `hashKV ${ins.hashKV} at revision ${ins.revision} matches the member's` };
+    }
+    return {
+      ok: false,
+      message: `hashKV mismatch at revision ${ins.revision}: snapshot ${ins.hashKV}, member ${r.hash} (member compact revision ${r.compactRevision})`,
+    };
+  } catch (err) {
+    return {
+      ok: true,
+      message: `hashKV cross-check at revision ${ins.revision} skipped: ${(err as Error).message}`,
+    };
+  }
+}
+
+export async function createBackup(opts: CreateOptions): Promise<BackupManifest> {
+  const log = opts.log ?? (() => undefined);
+  if (opts.recipients.length === 0 && !opts.allowUnencrypted) {
+    throw new UsageError(
+      'backup create: no encryption recipient; pass --encryption-identity, --encryption-recipient or --recipients-file',
+    );
+  }
+  const now = opts.now ?? (() => new Date());
+  const { candidates, clients } = await gatherCandidates(opts.conn, opts.discover ?? true, log);
+  try {
+    const ranked = rankMembers(candidates, opts.member);
+    const created = now();
+    const id = newBackupId(created);
+    const key = dataKey(id, snapshotObjectName(opts.compression, opts.recipients.length > 0));
+    let lastErr: unknown;
+    for (const choice of ranked) {
+      const c = choice.candidate;
+      const who = `${c.name || '?'} (${hexId(c.status!.memberId)}) at ${c.endpoint}`;
+      log(`backing up from ${who}: ${choice.reason}`);
+      let result: StreamResult;
+      try {
+        result = await streamFrom(choice, clients.get(c.endpoint)!, key, opts);
+      } catch (err) {
+        lastErr = err;
+        if (err instanceof ConnectionError && err.endpoint === c.endpoint && !opts.signal?.aborted) {
+          log(`member ${who} failed mid-stream: ${err.problem}; trying the next eligible member`);
+          continue;
+        }
+        throw err;
+      }
+      const ins = result.inspection;
+      if (ins) {
+        const cross = await crossCheckHashKV(clients.get(c.endpoint)!, ins);
+        log(cross.message);
+        if (!cross.ok) {
+          await opts.repo.delete(key).catch(() => undefined);
+          throw new VerificationError(cross.message);
+        }
+      }
+      const manifest = makeManifest({
+        id,
+        cluster: {
+          name: opts.clusterName ?? hexId(c.status!.clusterId),
+          etcdClusterId: hexId(c.status!.clusterId),
+        },
+        created: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        lifeboatVersion: lifeboatVersion(),
+        source: {
+          memberId: hexId(c.status!.memberId),
+          memberName: c.name ?? '',
+          endpoint: c.endpoint,
+          etcdVersion: c.status!.version,
+          raftAppliedIndex: c.status!.raftAppliedIndex,
+          reason: lastErr ? `${choice.reason} (after: ${(lastErr as Error).message})` : choice.reason,
+        },
+        revision: ins ? ins.revision : null,
+        compactRevision: ins ? ins.compactRevision : null,
+        liveKeys: ins ? ins.liveKeys : null,
+        hashKV: ins ? ins.hashKV : null,
+        structureChecked: Boolean(ins),
+        artifacts: [result.artifact],
+        contents: ins ? { objectsPerResource: ins.objectsPerResource } : null,
+      });
+      try {
+        await opts.repo.put(manifestKey(id), Buffer.from(serializeManifest(manifest)));
+      } catch (err) {
+        await opts.repo.delete(key).catch(() => undefined);
+        throw err;
+      }
+      return manifest;
+    }
+    throw lastErr ?? new ConnectionError(opts.conn.endpoints[0] ?? '?', 'no member could be backed up');
+  } finally {
+    for (const c of clients.values()) c.close();
+  }
+}

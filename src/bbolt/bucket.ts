@@ -1,0 +1,89 @@
+/**
+ * bbolt buckets (formats.md §1.5): a 16-byte header {root u64, sequence u64} stored as a leaf value with
+ * BUCKET_LEAF_FLAG. root 0 means an inline bucket whose leaf page follows the header inside the value.
+ */
+import type { BoltDb } from './db.js';
+import { Cursor, entryValue, isBucketEntry, type LeafEntry } from './cursor.js';
+import { Page, PAGE_HEADER_SIZE, PageFlag, parsePageHeader } from './page.js';
+
+export const BUCKET_HEADER_SIZE = 16;
+
+export class Bucket {
+  private constructor(
+    readonly db: BoltDb,
+    /** Root page id, or 0 for an inline bucket. */
+    readonly rootPgid: number,
+    readonly sequence: bigint,
+    readonly name: string,
+    private readonly inlinePage: Page | undefined,
+  ) {}
+
+  static fromRoot(db: BoltDb, rootPgid: number, sequence: bigint, name: string): Bucket {
+    return new Bucket(db, rootPgid, sequence, name, undefined);
+  }
+
+  /** Opens the bucket whose header is `value` (a leaf value with BUCKET_LEAF_FLAG found on page `owner`). */
+  static fromValue(db: BoltDb, value: Buffer, owner: Page, name: string): Bucket {
+    const where = `page ${owner.pgid}, bucket ${JSON.stringify(name)}`;
+    if (value.length < BUCKET_HEADER_SIZE) {
+      throw db.corrupt(
+        `bucket header is ${value.length} bytes, expected at least ${BUCKET_HEADER_SIZE}`,
+        where,
+      );
+    }
+    const root = db.order.u64n(value, 0);
+    const sequence = db.order.u64(value, 8);
+    if (root !== 0) return new Bucket(db, root, sequence, name, undefined);
+    const body = value.subarray(BUCKET_HEADER_SIZE);
+    if (body.length < PAGE_HEADER_SIZE)
+      throw db.corrupt('inline bucket is shorter than a page header', where);
+    const header = parsePageHeader(body, db.order);
+    if (header.flags !== PageFlag.leaf) {
+      throw db.corrupt(`inline bucket page has flags 0x${header.flags.toString(16)}, expected a leaf`, where);
+    }
+    const page = new Page(owner.pgid, header, body, body.length, db.order, db.file.path, undefined, true);
+    return new Bucket(db, 0, sequence, name, page);
+  }
+
+  get inline(): boolean {
+    return this.inlinePage !== undefined;
+  }
+
+  rootPage(): Page {
+    return this.inlinePage ?? this.db.page(this.rootPgid, [PageFlag.branch, PageFlag.leaf]);
+  }
+
+  cursor(): Cursor {
+    return new Cursor(this.db, () => this.rootPage());
+  }
+
+  /** The entry with exactly this key (value or sub-bucket), or undefined. */
+  getEntry(key: Buffer): LeafEntry | undefined {
+    const e = this.cursor().seek(key);
+    return e && e.key.equals(key) ? e : undefined;
+  }
+
+  /** The value stored under `key` (not a sub-bucket), or undefined. */
+  get(key: string | Buffer): Buffer | undefined {
+    const e = this.getEntry(typeof key === 'string' ? Buffer.from(key) : key);
+    return e && !isBucketEntry(e) ? entryValue(e) : undefined;
+  }
+
+  /** The nested bucket `name`, or undefined. */
+  bucket(name: string | Buffer): Bucket | undefined {
+    const k = typeof name === 'string' ? Buffer.from(name) : name;
+    const e = this.getEntry(k);
+    if (!e || !isBucketEntry(e)) return undefined;
+    return Bucket.fromValue(this.db, entryValue(e), e.page, k.toString('latin1'));
+  }
+
+  /** The sub-bucket an entry describes. */
+  bucketOf(e: LeafEntry): Bucket {
+    return Bucket.fromValue(this.db, entryValue(e), e.page, e.key.toString('latin1'));
+  }
+
+  /** Every entry in key order. */
+  entries(): IterableIterator<LeafEntry> {
+    return this.cursor()[Symbol.iterator]();
+  }
+}

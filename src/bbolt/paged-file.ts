@@ -1,0 +1,95 @@
+/**
+ * Positional, synchronous reads of a file with a bounded LRU cache of small pages. Never maps or loads
+ * the whole file: the cache holds at most `cacheBytes` of pages, and pages with overflow are not cached.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+
+export class PagedFile {
+  readonly fd: number;
+  readonly size: number;
+  private closed = false;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'r');
+    this.size = fstatSync(this.fd).size;
+  }
+
+  /** Reads exactly `len` bytes at `pos`, or fewer when the file ends first. */
+  readAt(pos: number, len: number): Buffer {
+    const buf = Buffer.allocUnsafe(len);
+    let done = 0;
+    while (done < len) {
+      const n = readSync(this.fd, buf, done, len - done, pos + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done === len ? buf : buf.subarray(0, done);
+  }
+
+  /** Reads `len` bytes at `pos` into the start of `into`; returns the bytes read. */
+  readInto(into: Buffer, pos: number, len: number): number {
+    let done = 0;
+    while (done < len) {
+      const n = readSync(this.fd, into, done, len - done, pos + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * A small cache keyed by number, bounded by the sum of entry sizes. Hits only stamp the entry; when the
+ * budget is exceeded the least recently stamped quarter is evicted in one go (cheaper than moving entries
+ * on every hit).
+ */
+export class ByteLru<V> {
+  private readonly map = new Map<number, { v: V; size: number; tick: number }>();
+  private bytes = 0;
+  private tick = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly budget: number) {}
+
+  get(k: number): V | undefined {
+    const e = this.map.get(k);
+    if (!e) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    e.tick = ++this.tick;
+    return e.v;
+  }
+
+  set(k: number, v: V, size: number): void {
+    if (size > this.budget / 4) return;
+    const old = this.map.get(k);
+    if (old) this.bytes -= old.size;
+    this.map.set(k, { v, size, tick: ++this.tick });
+    this.bytes += size;
+    if (this.bytes > this.budget) this.evict();
+  }
+
+  private evict(): void {
+    const entries = [...this.map.entries()].sort((a, b) => a[1].tick - b[1].tick);
+    const target = (this.budget * 3) / 4;
+    for (const [k, e] of entries) {
+      if (this.bytes <= target) break;
+      this.map.delete(k);
+      this.bytes -= e.size;
+    }
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.bytes = 0;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Where the snapshot and kv commands write results: stdout, with back-pressure so that large listings stay
+ * in bounded memory, and small pieces gathered into larger writes. Tests that run the commands in-process
+ * swap `sink.write` for a collector.
+ */
+export const sink = {
+  write(data: string | Buffer): boolean {
+    return process.stdout.write(data);
+  },
+  drain(): Promise<void> {
+    return new Promise<void>((r) => process.stdout.once('drain', () => r()));
+  },
+};
+
+export async function out(data: string | Buffer): Promise<void> {
+  if (!sink.write(data)) await sink.drain();
+}
+
+/**
+ * Gathers small writes into chunks of about 256 KiB (copying them, so callers may reuse their buffers);
+ * call `flush()` at the end.
+ */
+export class BufferedOut {
+  private chunk = Buffer.allocUnsafe(1 << 18);
+  private size = 0;
+
+  async write(data: string | Buffer): Promise<void> {
+    const b = typeof data === 'string' ? Buffer.from(data) : data;
+    if (this.size + b.length > this.chunk.length) await this.flush();
+    if (b.length >= this.chunk.length) {
+      await out(b);
+      return;
+    }
+    b.copy(this.chunk, this.size);
+    this.size += b.length;
+  }
+
+  async flush(): Promise<void> {
+    if (this.size === 0) return;
+    const b = this.chunk.subarray(0, this.size);
+    this.chunk = Buffer.allocUnsafe(1 << 18);
+    this.size = 0;
+    await out(b);
+  }
+}

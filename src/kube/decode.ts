@@ -1,0 +1,317 @@
+/**
+ * Decodes one etcd value of kube-apiserver's storage into the JSON the apiserver serves for it: the
+ * protobuf envelope (`k8s\0` + runtime.Unknown + typed body), JSON (custom resources, CRDs, APIServices,
+ * JSON-storage clusters) and CBOR (`d9 d9 f7`, custom resources with CBORServingAndStorage). Objects keep
+ * their stored apiVersion and get no defaulting, except CRDs, which are stored as v1beta1 and printed as
+ * v1. `metadata.resourceVersion` is the record's mod_revision.
+ */
+import { CorruptInputError } from '../util/errors.js';
+import { CRD_V1, CRD_V1_TYPE, CRD_V1BETA1, crdV1beta1ToV1 } from './crd.js';
+import { parseCbor, parseLosslessJson } from './json-value.js';
+import { parseMessage } from './protowire.js';
+import { JsonRenderer } from './render-json.js';
+import {
+  ProtoRenderer,
+  type JsonObject,
+  type JsonValue,
+  type RenderContext,
+  type UnknownField,
+} from './render-proto.js';
+import { kubeSchema, type KubeSchema } from './schema.js';
+
+export type StorageEncoding = 'protobuf' | 'json' | 'cbor' | 'encrypted' | 'other';
+
+const PROTO_MAGIC = [0x6b, 0x38, 0x73, 0x00];
+const ENC_PREFIX = Buffer.from('k8s:enc:');
+
+/** The storage encoding of a value, from its first bytes. */
+export function storageEncoding(value: Uint8Array): StorageEncoding {
+  if (value.length >= 4 && PROTO_MAGIC.every((b, i) => value[i] === b)) return 'protobuf';
+  if (value.length >= 8 && ENC_PREFIX.equals(value.subarray(0, 8))) return 'encrypted';
+  if (value.length >= 3 && value[0] === 0xd9 && value[1] === 0xd9 && value[2] === 0xf7) return 'cbor';
+  let i = 0;
+  while (
+    i < value.length &&
+    (value[i] === 0x20 || value[i] === 0x0a || value[i] === 0x0d || value[i] === 0x09)
+  )
+    i++;
+  if (value[i] === 0x7b) return 'json';
+  return 'other';
+}
+
+/** A value that is not a decodable API object (encrypted, or not an object at all). */
+export class NotAnObjectError extends CorruptInputError {}
+
+export interface DecodeOptions {
+  /** The etcd key, for messages. */
+  key: string;
+  /** Sets metadata.resourceVersion. */
+  modRevision?: bigint;
+  schema?: KubeSchema;
+  /** Print stored v1beta1 CRDs as v1 (default true). */
+  convertCrd?: boolean;
+}
+
+export interface DecodedObject {
+  encoding: 'protobuf' | 'json' | 'cbor';
+  apiVersion: string;
+  kind: string;
+  /** The apiVersion as stored (differs from apiVersion for converted CRDs). */
+  storedApiVersion: string;
+  object: JsonObject;
+  /** False when the schema has no type for the stored apiVersion/kind: only metadata was decoded. */
+  typeKnown: boolean;
+  /** Fields the schema does not know, kept in `unknownFields` rather than dropped. */
+  unknownFields: UnknownField[];
+}
+
+export interface TypeMeta {
+  apiVersion: string;
+  kind: string;
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/** Splits the protobuf envelope into its TypeMeta and raw body. */
+export function unwrapProtobuf(value: Uint8Array, where: string): { typeMeta: TypeMeta; raw: Uint8Array } {
+  const recs = parseMessage(value.subarray(4), where);
+  let apiVersion = '';
+  let kind = '';
+  let raw: Uint8Array = new Uint8Array();
+  let contentEncoding = '';
+  for (const r of recs) {
+    if (r.num === 1 && r.bytes) {
+      for (const t of parseMessage(r.bytes, where)) {
+        if (t.num === 1 && t.bytes) apiVersion = utf8.decode(t.bytes);
+        if (t.num === 2 && t.bytes) kind = utf8.decode(t.bytes);
+      }
+    } else if (r.num === 2 && r.bytes) raw = r.bytes;
+    else if (r.num === 3 && r.bytes) contentEncoding = utf8.decode(r.bytes);
+  }
+  if (contentEncoding) {
+    throw new NotAnObjectError(
+      where,
+      `protobuf envelope with content encoding '${contentEncoding}' is not supported`,
+    );
+  }
+  if (!kind) throw new NotAnObjectError(where, 'protobuf envelope without a kind');
+  return { typeMeta: { apiVersion, kind }, raw };
+}
+
+/** apiVersion and kind without decoding the body (cheap; for listings). */
+export function peekTypeMeta(value: Uint8Array, where: string): TypeMeta | undefined {
+  const enc = storageEncoding(value);
+  if (enc === 'protobuf') return unwrapProtobuf(value, where).typeMeta;
+  if (enc === 'json' || enc === 'cbor') {
+    const o = enc === 'json' ? parseLosslessJson(utf8.decode(value)) : parseCbor(value);
+    if (o && typeof o === 'object' && !Array.isArray(o)) {
+      return { apiVersion: String(o.apiVersion ?? ''), kind: String(o.kind ?? '') };
+    }
+  }
+  return undefined;
+}
+
+const OBJECT_META = 'k8s.io/apimachinery/pkg/apis/meta/v1.ObjectMeta';
+
+const metaRanks = new WeakMap<KubeSchema, Map<string, number>>();
+
+/** ObjectMeta's JSON field order. */
+function objectMetaRank(schema: KubeSchema): Map<string, number> {
+  let r = metaRanks.get(schema);
+  if (!r) {
+    r = new Map((schema.type(OBJECT_META)?.fields ?? []).map((f, i) => [f.json ?? '', i]));
+    metaRanks.set(schema, r);
+  }
+  return r;
+}
+
+/** Sets a metadata field at its ObjectMeta position (typed objects) or in sorted order (unstructured). */
+export function setMetadataField(
+  obj: JsonObject,
+  field: string,
+  value: JsonValue,
+  schema: KubeSchema,
+  typed: boolean,
+): void {
+  const meta = obj.metadata;
+  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return;
+  meta[field] = value;
+  const rank = typed
+    ? objectMetaRank(schema)
+    : new Map(
+        Object.keys(meta)
+          .sort()
+          .map((k, i) => [k, i]),
+      );
+  const sorted: JsonObject = {};
+  for (const k of Object.keys(meta).sort((a, b) => (rank.get(a) ?? 1e9) - (rank.get(b) ?? 1e9)))
+    sorted[k] = meta[k]!;
+  obj.metadata = sorted;
+}
+
+function asObj(v: JsonValue | undefined): JsonObject | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+}
+
+/**
+ * What kube-apiserver adds on the way out that storage need not hold, for the stored version:
+ * - StatefulSet volumeClaimTemplates get apiVersion v1 and kind PersistentVolumeClaim (k8s.io/kubernetes
+ *   pkg/apis/apps/v1/conversion.go and its v1beta1/v1beta2 twins, "preserve < 1.17 behavior");
+ * - the defaulters that run on every read and fill fields objects are often stored without
+ *   (pkg/apis/core/v1/defaults.go, pkg/apis/batch/v1/defaults.go): PersistentVolume and
+ *   PersistentVolumeClaim status.phase Pending, Namespace status.phase Active and its
+ *   kubernetes.io/metadata.name label, Job and ReplicationController labels copied from the pod template.
+ * No other defaulting is applied (objects are printed as stored). Returns true when the object changed.
+ */
+function readTimeFixups(object: JsonObject, typeMeta: TypeMeta): boolean {
+  const { apiVersion, kind } = typeMeta;
+  const spec = asObj(object.spec);
+  const meta = asObj(object.metadata);
+  let changed = false;
+  if (
+    kind === 'StatefulSet' &&
+    apiVersion.startsWith('apps/') &&
+    spec &&
+    Array.isArray(spec.volumeClaimTemplates)
+  ) {
+    spec.volumeClaimTemplates = spec.volumeClaimTemplates.map((t) =>
+      asObj(t) ? { kind: 'PersistentVolumeClaim', apiVersion: 'v1', ...asObj(t) } : t,
+    );
+  }
+  const setPhase = (phase: string): void => {
+    const status = asObj(object.status) ?? {};
+    if (!status.phase) {
+      status.phase = phase;
+      object.status = status;
+      changed = true;
+    }
+  };
+  const labelsFromTemplate = (): void => {
+    const tl = asObj(asObj(asObj(spec?.template)?.metadata)?.labels);
+    if (meta && tl && Object.keys(asObj(meta.labels) ?? {}).length === 0) {
+      meta.labels = { ...tl };
+      changed = true;
+    }
+  };
+  if (apiVersion === 'v1') {
+    if (kind === 'PersistentVolumeClaim' || kind === 'PersistentVolume') setPhase('Pending');
+    if (kind === 'Namespace') {
+      setPhase('Active');
+      if (meta && typeof meta.name === 'string' && meta.name) {
+        const labels = asObj(meta.labels) ?? {};
+        if (labels['kubernetes.io/metadata.name'] !== meta.name) {
+          meta.labels = { ...labels, 'kubernetes.io/metadata.name': meta.name };
+          changed = true;
+        }
+      }
+    }
+    if (kind === 'ReplicationController' && spec) {
+      const tl = asObj(asObj(asObj(spec.template)?.metadata)?.labels);
+      if (tl && Object.keys(asObj(spec.selector) ?? {}).length === 0) {
+        spec.selector = { ...tl };
+        changed = true;
+      }
+      labelsFromTemplate();
+    }
+  }
+  if (apiVersion === 'batch/v1' && kind === 'Job') labelsFromTemplate();
+  return changed;
+}
+
+export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObject {
+  const schema = opts.schema ?? kubeSchema();
+  const where = opts.key;
+  const ctx: RenderContext = { schema, where, unknown: [] };
+  const enc = storageEncoding(value);
+  let result: DecodedObject;
+  if (enc === 'protobuf') {
+    const { typeMeta, raw } = unwrapProtobuf(value, where);
+    const kindDef = schema.kind(typeMeta.apiVersion, typeMeta.kind);
+    const r = new ProtoRenderer(ctx);
+    let body: JsonObject;
+    let typeKnown = true;
+    const t = kindDef ? schema.type(kindDef.type) : undefined;
+    if (t && !t.special) {
+      body = r.struct(t, raw, '');
+    } else {
+      // No schema for this type: ObjectMeta is always field 1, so the metadata can still be shown.
+      typeKnown = false;
+      const meta = parseMessage(raw, where).find((x) => x.num === 1);
+      body = { metadata: r.renderRef(OBJECT_META, meta?.bytes ?? new Uint8Array(), '.metadata') };
+      ctx.unknown.push({
+        path: '.',
+        num: 0,
+        wire: -1,
+        value: `no schema for ${typeMeta.apiVersion} ${typeMeta.kind}`,
+      });
+    }
+    let object: JsonObject = { kind: typeMeta.kind, apiVersion: typeMeta.apiVersion, ...body };
+    if (typeKnown && readTimeFixups(object, typeMeta)) {
+      // Re-render through the type so added fields take their Go positions and map keys stay sorted.
+      object = {
+        kind: typeMeta.kind,
+        apiVersion: typeMeta.apiVersion,
+        ...new JsonRenderer(ctx).struct(kindDef!.type, object, ''),
+      };
+    }
+    result = {
+      encoding: 'protobuf',
+      apiVersion: typeMeta.apiVersion,
+      kind: typeMeta.kind,
+      storedApiVersion: typeMeta.apiVersion,
+      object,
+      typeKnown,
+      unknownFields: ctx.unknown,
+    };
+    if (opts.modRevision !== undefined)
+      setMetadataField(object, 'resourceVersion', opts.modRevision.toString(), schema, true);
+    return result;
+  }
+  if (enc === 'json' || enc === 'cbor') {
+    let parsed: JsonValue;
+    try {
+      parsed = enc === 'json' ? parseLosslessJson(utf8.decode(value)) : parseCbor(value);
+    } catch (e) {
+      throw new NotAnObjectError(where, `malformed ${enc.toUpperCase()} value: ${(e as Error).message}`);
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new NotAnObjectError(where, `${enc.toUpperCase()} value is not an object`);
+    }
+    let object = parsed;
+    const storedApiVersion = String(object.apiVersion ?? '');
+    const kind = String(object.kind ?? '');
+    let typed = false;
+    if (
+      storedApiVersion === CRD_V1BETA1 &&
+      kind === 'CustomResourceDefinition' &&
+      opts.convertCrd !== false
+    ) {
+      object = new JsonRenderer(ctx).struct(CRD_V1_TYPE, crdV1beta1ToV1(object), '');
+      typed = true;
+    } else if (schema.kind(storedApiVersion, kind)) {
+      typed = true; // APIServices and JSON-storage built-ins: written by Go's typed encoder, printed as stored.
+    }
+    if (opts.modRevision !== undefined)
+      setMetadataField(object, 'resourceVersion', opts.modRevision.toString(), schema, typed);
+    return {
+      encoding: enc,
+      apiVersion: String(object.apiVersion ?? storedApiVersion),
+      kind,
+      storedApiVersion,
+      object,
+      typeKnown: typed,
+      unknownFields: ctx.unknown,
+    };
+  }
+  if (enc === 'encrypted') {
+    const text = Buffer.from(value.subarray(0, Math.min(value.length, 64))).toString('latin1');
+    const m = /^k8s:enc:([a-z0-9]+):(v[0-9]+):([^:]*):/.exec(text);
+    throw new NotAnObjectError(
+      where,
+      `encrypted value (${m ? `provider ${m[1]} ${m[2]}, key ${m[3]}` : 'unknown provider'}); decrypt it first`,
+    );
+  }
+  throw new NotAnObjectError(where, 'not a Kubernetes object (expected k8s\\0 protobuf, JSON or CBOR)');
+}
+
+export { CRD_V1 };

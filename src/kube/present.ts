@@ -1,0 +1,293 @@
+/**
+ * kubectl-like presentation of decoded objects: label and field selectors, `-o json|yaml|name|wide|table`
+ * (kubectl sorts keys, indents JSON by 4 and wraps several objects in a List), table columns for common
+ * kinds and additionalPrinterColumns for custom resources, and AGE measured from the snapshot's time.
+ */
+import { stringify as toYaml } from 'yaml';
+import { UsageError } from '../util/errors.js';
+import { stringifyJson } from '../util/json.js';
+import type { JsonObject, JsonValue } from './render-proto.js';
+import type { ResourceInfo } from './resources.js';
+
+export type OutputFormat = 'json' | 'yaml' | 'name' | 'wide' | 'table';
+
+function asObj(v: JsonValue | undefined): JsonObject | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+}
+
+/** Keys sorted at every level, as kubectl prints (unstructured maps). */
+export function sortKeys(v: JsonValue): JsonValue {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') {
+    const out: JsonObject = {};
+    for (const k of Object.keys(v).sort()) out[k] = sortKeys(v[k]!);
+    return out;
+  }
+  return v;
+}
+
+type Requirement = { key: string; op: '=' | '!=' | 'in' | 'notin' | 'exists' | '!'; values: string[] };
+
+/** Parses a label selector: `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`, comma-separated. */
+export function parseSelector(text: string): Requirement[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of text) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) {
+      parts.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim()) parts.push(cur);
+  return parts.map((p) => {
+    const s = p.trim();
+    let m = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(s);
+    if (m) return { key: m[1]!, op: m[2] as 'in' | 'notin', values: m[3]!.split(',').map((x) => x.trim()) };
+    m = /^([^\s!=]+)\s*(==|=|!=)\s*(\S*)$/.exec(s);
+    if (m) return { key: m[1]!, op: m[2] === '!=' ? '!=' : '=', values: [m[3]!] };
+    m = /^!\s*([^\s!=]+)$/.exec(s);
+    if (m) return { key: m[1]!, op: '!', values: [] };
+    if (/^[^\s!=(),]+$/.test(s)) return { key: s, op: 'exists', values: [] };
+    throw new UsageError(`-l: cannot parse selector requirement '${s}'`);
+  });
+}
+
+export function matchesSelector(labels: Record<string, JsonValue> | undefined, reqs: Requirement[]): boolean {
+  const l = labels ?? {};
+  return reqs.every((r) => {
+    const has = Object.prototype.hasOwnProperty.call(l, r.key);
+    const v = has ? String(l[r.key]) : undefined;
+    switch (r.op) {
+      case '=':
+        return v === r.values[0];
+      case '!=':
+        return v !== r.values[0];
+      case 'in':
+        return v !== undefined && r.values.includes(v);
+      case 'notin':
+        return v === undefined || !r.values.includes(v);
+      case 'exists':
+        return has;
+      case '!':
+        return !has;
+    }
+  });
+}
+
+/** `--field-selector metadata.name=x,metadata.namespace!=y` (the fields every resource supports). */
+export function parseFieldSelector(text: string): (o: JsonObject) => boolean {
+  const reqs = text.split(',').map((p) => {
+    const m = /^(metadata\.name|metadata\.namespace)\s*(==|=|!=)\s*(.*)$/.exec(p.trim());
+    if (!m)
+      throw new UsageError(
+        `--field-selector: expected metadata.name or metadata.namespace with =, == or !=, got '${p}'`,
+      );
+    return { field: m[1] === 'metadata.name' ? 'name' : 'namespace', neg: m[2] === '!=', value: m[3]! };
+  });
+  return (o) =>
+    reqs.every((r) => {
+      const v = String(asObj(o.metadata)?.[r.field] ?? '');
+      return r.neg ? v !== r.value : v === r.value;
+    });
+}
+
+/** kubectl's `<kind>.<group>/<name>` for -o name. */
+export function nameOf(r: ResourceInfo | undefined, o: JsonObject): string {
+  const kind = String(o.kind ?? r?.kind ?? '').toLowerCase();
+  const apiVersion = String(o.apiVersion ?? '');
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  return `${kind}${group ? `.${group}` : ''}/${String(asObj(o.metadata)?.name ?? '')}`;
+}
+
+/** kubectl's short age: 5s, 3m, 2d4h, 40d, 2y… */
+export function humanAge(from: Date, now: Date): string {
+  let s = Math.floor((now.getTime() - from.getTime()) / 1000);
+  if (s < 0) s = 0;
+  const m = Math.floor(s / 60);
+  const h = Math.floor(m / 60);
+  const d = Math.floor(h / 24);
+  if (s < 120) return `${s}s`;
+  if (m < 10) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
+  if (h < 3) return `${m}m`;
+  if (h < 8) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
+  if (h < 48) return `${h}h`;
+  if (d < 8) return `${d}d${h % 24 ? `${h % 24}h` : ''}`;
+  if (d < 365 * 2) return `${d}d`;
+  return `${Math.floor(d / 365)}y`;
+}
+
+/** A minimal JSONPath for printer columns: `.a.b`, `.a[0].b`, `.a[*].b`. */
+export function jsonPath(o: JsonValue, path: string): JsonValue[] {
+  const toks = path.replace(/^\{|\}$/g, '').match(/[^.[\]]+|\[\*\]|\[\d+\]/g) ?? [];
+  let cur: JsonValue[] = [o];
+  for (const t of toks) {
+    const next: JsonValue[] = [];
+    for (const c of cur) {
+      if (t === '[*]') {
+        if (Array.isArray(c)) next.push(...c);
+      } else if (/^\[\d+\]$/.test(t)) {
+        if (Array.isArray(c)) {
+          const x = c[Number(t.slice(1, -1))];
+          if (x !== undefined) next.push(x);
+        }
+      } else {
+        const x = asObj(c)?.[t];
+        if (x !== undefined) next.push(x);
+      }
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+function cell(v: JsonValue[]): string {
+  if (v.length === 0) return '<none>';
+  return v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x))).join(',');
+}
+
+type Column = { name: string; wide?: boolean; value: (o: JsonObject) => string };
+
+function str(v: JsonValue | undefined, dflt = '<none>'): string {
+  return v === undefined || v === null || v === '' ? dflt : String(v);
+}
+
+function count(v: JsonValue | undefined): string {
+  const o = asObj(v);
+  return String(o ? Object.keys(o).length : Array.isArray(v) ? v.length : 0);
+}
+
+const BUILTIN_COLUMNS: Record<string, Column[]> = {
+  Pod: [
+    {
+      name: 'READY',
+      value: (o) => {
+        const cs = (asObj(o.status)?.containerStatuses as JsonObject[] | undefined) ?? [];
+        const total = ((asObj(o.spec)?.containers as JsonValue[] | undefined) ?? []).length;
+        return `${cs.filter((c) => c.ready === true).length}/${total}`;
+      },
+    },
+    { name: 'STATUS', value: (o) => str(asObj(o.status)?.reason ?? asObj(o.status)?.phase) },
+    {
+      name: 'RESTARTS',
+      value: (o) =>
+        String(
+          ((asObj(o.status)?.containerStatuses as JsonObject[] | undefined) ?? []).reduce(
+            (n, c) => n + Number(c.restartCount ?? 0),
+            0,
+          ),
+        ),
+    },
+    { name: 'IP', wide: true, value: (o) => str(asObj(o.status)?.podIP) },
+    { name: 'NODE', wide: true, value: (o) => str(asObj(o.spec)?.nodeName) },
+  ],
+  Deployment: [
+    {
+      name: 'READY',
+      value: (o) => `${str(asObj(o.status)?.readyReplicas, '0')}/${str(asObj(o.spec)?.replicas, '1')}`,
+    },
+    { name: 'UP-TO-DATE', value: (o) => str(asObj(o.status)?.updatedReplicas, '0') },
+    { name: 'AVAILABLE', value: (o) => str(asObj(o.status)?.availableReplicas, '0') },
+  ],
+  Service: [
+    { name: 'TYPE', value: (o) => str(asObj(o.spec)?.type) },
+    { name: 'CLUSTER-IP', value: (o) => str(asObj(o.spec)?.clusterIP) },
+    {
+      name: 'EXTERNAL-IP',
+      value: (o) => str(((asObj(o.spec)?.externalIPs as JsonValue[] | undefined) ?? []).join(',')),
+    },
+    {
+      name: 'PORT(S)',
+      value: (o) =>
+        str(
+          ((asObj(o.spec)?.ports as JsonObject[] | undefined) ?? [])
+            .map(
+              (p) =>
+                `${String(p.port)}${p.nodePort ? `:${String(p.nodePort)}` : ''}/${String(p.protocol ?? 'TCP')}`,
+            )
+            .join(','),
+        ),
+    },
+  ],
+  ConfigMap: [{ name: 'DATA', value: (o) => String(Number(count(o.data)) + Number(count(o.binaryData))) }],
+  Secret: [
+    { name: 'TYPE', value: (o) => str(o.type) },
+    { name: 'DATA', value: (o) => count(o.data) },
+  ],
+  Namespace: [{ name: 'STATUS', value: (o) => str(asObj(o.status)?.phase) }],
+  Node: [
+    {
+      name: 'STATUS',
+      value: (o) => {
+        const ready = ((asObj(o.status)?.conditions as JsonObject[] | undefined) ?? []).find(
+          (c) => c.type === 'Ready',
+        );
+        return ready ? (ready.status === 'True' ? 'Ready' : 'NotReady') : 'Unknown';
+      },
+    },
+    { name: 'VERSION', value: (o) => str(asObj(asObj(o.status)?.nodeInfo)?.kubeletVersion, '') },
+  ],
+  ServiceAccount: [{ name: 'SECRETS', value: (o) => count(o.secrets) }],
+  PersistentVolumeClaim: [
+    { name: 'STATUS', value: (o) => str(asObj(o.status)?.phase) },
+    { name: 'VOLUME', value: (o) => str(asObj(o.spec)?.volumeName, '') },
+    { name: 'STORAGECLASS', value: (o) => str(asObj(o.spec)?.storageClassName) },
+  ],
+  CustomResourceDefinition: [{ name: 'CREATED AT', value: (o) => str(asObj(o.metadata)?.creationTimestamp) }],
+};
+
+function columnsFor(r: ResourceInfo | undefined, kind: string, wide: boolean): Column[] {
+  if (r?.printerColumns && r.printerColumns.length > 0) {
+    return r.printerColumns
+      .filter((c) => wide || !c.priority)
+      .filter((c) => c.jsonPath !== '.metadata.creationTimestamp')
+      .map((c) => ({ name: c.name.toUpperCase(), value: (o: JsonObject) => cell(jsonPath(o, c.jsonPath)) }));
+  }
+  return (BUILTIN_COLUMNS[kind] ?? []).filter((c) => wide || !c.wide);
+}
+
+export interface TableInput {
+  resource?: ResourceInfo;
+  object: JsonObject;
+}
+
+/** kubectl's table: NAMESPACE (with -A), NAME, kind columns, AGE. */
+export function renderTable(
+  rows: TableInput[],
+  opts: { allNamespaces: boolean; wide: boolean; now: Date },
+): string {
+  if (rows.length === 0) return '';
+  const kind = String(rows[0]!.object.kind ?? '');
+  const cols = columnsFor(rows[0]!.resource, kind, opts.wide);
+  const header = [...(opts.allNamespaces ? ['NAMESPACE'] : []), 'NAME', ...cols.map((c) => c.name), 'AGE'];
+  const lines = rows.map(({ object }) => {
+    const meta = asObj(object.metadata) ?? {};
+    const created = typeof meta.creationTimestamp === 'string' ? new Date(meta.creationTimestamp) : undefined;
+    return [
+      ...(opts.allNamespaces ? [str(meta.namespace, '')] : []),
+      String(meta.name ?? ''),
+      ...cols.map((c) => c.value(object)),
+      created ? humanAge(created, opts.now) : '<unknown>',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (l: string[]): string =>
+    l
+      .map((c, i) => (i === l.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+      .join('')
+      .trimEnd();
+  return [fmt(header), ...lines.map(fmt)].join('\n') + '\n';
+}
+
+/** -o json / -o yaml of one object, or a List of several, keys sorted as kubectl prints them. */
+export function renderDocument(objects: JsonObject[], format: 'json' | 'yaml', asList: boolean): string {
+  const doc: JsonValue = asList
+    ? { apiVersion: 'v1', items: objects, kind: 'List', metadata: { resourceVersion: '' } }
+    : objects[0]!;
+  const sorted = sortKeys(doc);
+  if (format === 'json') return stringifyJson(sorted, 4) + '\n';
+  // kubectl's YAML (go-yaml v2): YAML 1.1 quoting (timestamps, yes/no/on/off), sequences not indented.
+  return toYaml(sorted, { lineWidth: 0, indentSeq: false, version: '1.1' });
+}

@@ -1,0 +1,172 @@
+/**
+ * Two schedulers on one MinIO bucket produce exactly one backup per slot (a write-once lease per slot);
+ * metrics and /healthz show what happened; SIGTERM stops a scheduler within 10 s with exit code 130.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { listBackups } from '../../../src/backup/read.js';
+import { allocateBlock, type AddressBlock } from '../../../src/lab/address-block.js';
+import { Harness } from '../../../src/lab/harness.js';
+import { httpGet } from '../../../src/lab/health.js';
+import { S3Repository } from '../../../src/stores/s3.js';
+import { lifeboatBin, runCli } from '../../helpers/cli.js';
+import { Minio } from '../../helpers/minio.js';
+
+let h: Harness;
+let minio: Minio;
+let dir: string;
+let block: AddressBlock;
+
+before(async () => {
+  [h, minio] = await Promise.all([Harness.start({ etcdMembers: 1 }), Minio.start()]);
+  await minio.createBucket('sched');
+  dir = mkdtempSync(join(tmpdir(), 'lifeboat-sched-'));
+  block = allocateBlock('harness');
+  const k = await runCli(['backup', 'keygen', '--out', join(dir, 'id.key')]);
+  assert.equal(k.code, 0, k.stderr);
+});
+
+after(async () => {
+  await h?.stop();
+  await minio?.stop();
+  block?.release();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function startScheduler(args: string[]): {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+} {
+  const t = h.etcd.clientTls!;
+  const child = spawn(
+    process.execPath,
+    [
+      lifeboatBin(),
+      'backup',
+      'schedule',
+      '--endpoints',
+      h.etcd.endpoints[0]!,
+      '--cacert',
+      t.ca,
+      '--cert',
+      t.cert,
+      '--key',
+      t.key,
+      '--encryption-identity',
+      join(dir, 'id.key'),
+      ...args,
+    ],
+    { env: { ...process.env, ...minio.env() }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (err += c));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, stderr: () => err, exited };
+}
+
+async function waitFor(url: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      await httpGet(url, undefined, 1000);
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${url} did not answer`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+test('two schedulers on one bucket: one backup per slot; metrics, /healthz, SIGTERM', async () => {
+  const repoUrl = minio.repoUrl('sched', 'two');
+  const common = [
+    '--repo',
+    repoUrl,
+    '--cluster',
+    'c1',
+    '--cron',
+    '*/3 * * * * *',
+    '--compress',
+    'zstd',
+    '--max-age',
+    '1h',
+  ];
+  const a = startScheduler([...common, '--listen', `${block.host(1)}:9100`]);
+  const b = startScheduler([...common, '--listen', `${block.host(2)}:9100`]);
+  await waitFor(`http://${block.host(1)}:9100/healthz`);
+  await waitFor(`http://${block.host(2)}:9100/healthz`);
+  await new Promise((r) => setTimeout(r, 13_000));
+
+  const metricsA = (await httpGet(`http://${block.host(1)}:9100/metrics`)).body;
+  const metricsB = (await httpGet(`http://${block.host(2)}:9100/metrics`)).body;
+  const health = await httpGet(`http://${block.host(1)}:9100/healthz`);
+
+  const stopAt = Date.now();
+  a.child.kill('SIGTERM');
+  b.child.kill('SIGTERM');
+  const [ca, cb] = await Promise.all([a.exited, b.exited]);
+  assert.ok(Date.now() - stopAt < 10_000, 'stopped within 10 s');
+  assert.equal(ca, 130, a.stderr());
+  assert.equal(cb, 130, b.stderr());
+
+  process.env.AWS_ACCESS_KEY_ID = minio.accessKey;
+  process.env.AWS_SECRET_ACCESS_KEY = minio.secretKey;
+  const repo = S3Repository.open(repoUrl);
+  try {
+    const manifests = await listBackups(repo);
+    const locks = (await repo.list('locks/')).map((o) => o.key);
+    const leases = locks.filter((k) => !k.endsWith('.done.json'));
+    const done = locks.filter((k) => k.endsWith('.done.json'));
+    const doneIds: string[] = [];
+    for (const k of done)
+      doneIds.push((JSON.parse((await repo.getBytes(k)).toString()) as { backup: string }).backup);
+    assert.ok(manifests.length >= 2, `${manifests.length} backups:\n${a.stderr()}\n${b.stderr()}`);
+    // Exactly one backup per slot: every backup belongs to one slot, no slot has two.
+    assert.deepEqual([...doneIds].sort(), manifests.map((m) => m.id).sort());
+    assert.equal(new Set(done).size, done.length);
+    assert.ok(leases.length >= done.length);
+    // Both schedulers saw the other take slots.
+    const taken = (m: string) =>
+      Number(/lifeboat_backup_slots_taken_by_others_total\{cluster="c1"\} (\d+)/.exec(m)?.[1] ?? 0);
+    assert.ok(taken(metricsA) + taken(metricsB) >= 1, `${metricsA}\n${metricsB}`);
+    assert.match(
+      metricsA,
+      /lifeboat_backup_last_success_timestamp_seconds\{cluster="c1",repository="s3:\/\/sched\/two\/"\} \d/,
+    );
+    assert.match(metricsA, /lifeboat_backups\{cluster="c1"\} [1-9]/);
+    assert.match(metricsA, /lifeboat_backup_failures_total\{cluster="c1",reason="etcd"\} 0/);
+    assert.match(metricsA, /lifeboat_backup_duration_seconds_count\{cluster="c1"\} /);
+    assert.equal(health.status, 200, health.body);
+  } finally {
+    await repo.close();
+  }
+});
+
+test('/healthz is unhealthy when there is no recent backup', async () => {
+  const s = startScheduler([
+    '--repo',
+    minio.repoUrl('sched', 'empty'),
+    '--cluster',
+    'c2',
+    '--cron',
+    '0 0 1 1 *',
+    '--listen',
+    `${block.host(3)}:9100`,
+    '--max-age',
+    '1s',
+  ]);
+  try {
+    await waitFor(`http://${block.host(3)}:9100/healthz`);
+    const r = await httpGet(`http://${block.host(3)}:9100/healthz`);
+    assert.equal(r.status, 503);
+    assert.match(r.body, /no backup of cluster c2/);
+  } finally {
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exited, 130);
+  }
+});

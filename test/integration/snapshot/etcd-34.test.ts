@@ -1,0 +1,3 @@
+import { snapshotSuite } from './suite.js';
+
+snapshotSuite('3.4');
