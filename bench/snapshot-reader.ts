@@ -211,7 +211,7 @@ async function main(): Promise<void> {
       `fixture: ${file} (${(size / 2 ** 20).toFixed(1)} MiB)${smoke ? ' [smoke]' : ''}`,
       ...rows.map(
         (r) =>
-          `${r.name.padEnd(48)} ${r.seconds.toFixed(3).padStart(9)} s  ${r.rssMiB.toFixed(0).padStart(6)} MiB peak RSS`,
+          `${r.name.padEnd(48)} ${r.seconds.toFixed(3).padStart(9)} s  cpu ${r.cpu.toFixed(2).padStart(6)} s  ${r.rssMiB.toFixed(0).padStart(6)} MiB peak RSS`,
       ),
       ...Object.entries(ratios).map(([k, v]) => `${k.padEnd(56)} ${v.toFixed(2)}`),
     ];

@@ -18,6 +18,12 @@ export interface CommandGroup {
 
 export const groups: CommandGroup[] = [
   {
+    name: 'demo',
+    summary: 'the recovery demo: lab up, seed, backup, accidental delete, diff, recover the YAML, lab down',
+    examples: ['lifeboat demo', 'lifeboat demo --dir /tmp/demo --keep'],
+    load: () => import('./commands/demo.js'),
+  },
+  {
     name: 'get',
     summary: 'Kubernetes objects from a backup file, the way kubectl shows them (decrypts, redacts Secrets)',
     examples: [

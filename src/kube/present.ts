@@ -236,6 +236,74 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     { name: 'STORAGECLASS', value: (o) => str(asObj(o.spec)?.storageClassName) },
   ],
   CustomResourceDefinition: [{ name: 'CREATED AT', value: (o) => str(asObj(o.metadata)?.creationTimestamp) }],
+  StatefulSet: [
+    {
+      name: 'READY',
+      value: (o) => `${str(asObj(o.status)?.readyReplicas, '0')}/${str(asObj(o.spec)?.replicas, '1')}`,
+    },
+  ],
+  ReplicaSet: [
+    { name: 'DESIRED', value: (o) => str(asObj(o.spec)?.replicas, '1') },
+    { name: 'CURRENT', value: (o) => str(asObj(o.status)?.replicas, '0') },
+    { name: 'READY', value: (o) => str(asObj(o.status)?.readyReplicas, '0') },
+  ],
+  DaemonSet: [
+    { name: 'DESIRED', value: (o) => str(asObj(o.status)?.desiredNumberScheduled, '0') },
+    { name: 'CURRENT', value: (o) => str(asObj(o.status)?.currentNumberScheduled, '0') },
+    { name: 'READY', value: (o) => str(asObj(o.status)?.numberReady, '0') },
+  ],
+  Job: [
+    {
+      name: 'STATUS',
+      value: (o) =>
+        asObj(o.status)?.completionTime ? 'Complete' : asObj(o.spec)?.suspend ? 'Suspended' : 'Running',
+    },
+    {
+      name: 'COMPLETIONS',
+      value: (o) => `${str(asObj(o.status)?.succeeded, '0')}/${str(asObj(o.spec)?.completions, '1')}`,
+    },
+  ],
+  CronJob: [
+    { name: 'SCHEDULE', value: (o) => str(asObj(o.spec)?.schedule) },
+    { name: 'TIMEZONE', value: (o) => str(asObj(o.spec)?.timeZone) },
+    { name: 'SUSPEND', value: (o) => String(asObj(o.spec)?.suspend === true) },
+  ],
+  PersistentVolume: [
+    { name: 'CAPACITY', value: (o) => str(asObj(asObj(o.spec)?.capacity)?.storage, '') },
+    { name: 'RECLAIM POLICY', value: (o) => str(asObj(o.spec)?.persistentVolumeReclaimPolicy, '') },
+    { name: 'STATUS', value: (o) => str(asObj(o.status)?.phase, '') },
+    { name: 'STORAGECLASS', value: (o) => str(asObj(o.spec)?.storageClassName, '') },
+  ],
+  StorageClass: [
+    { name: 'PROVISIONER', value: (o) => str(o.provisioner) },
+    { name: 'RECLAIMPOLICY', value: (o) => str(o.reclaimPolicy, 'Delete') },
+    { name: 'VOLUMEBINDINGMODE', value: (o) => str(o.volumeBindingMode, 'Immediate') },
+  ],
+  Ingress: [
+    { name: 'CLASS', value: (o) => str(asObj(o.spec)?.ingressClassName) },
+    {
+      name: 'HOSTS',
+      value: (o) =>
+        str(((asObj(o.spec)?.rules as JsonObject[] | undefined) ?? []).map((r) => r.host ?? '*').join(',')),
+    },
+  ],
+  Lease: [{ name: 'HOLDER', value: (o) => str(asObj(o.spec)?.holderIdentity, '') }],
+  PriorityClass: [{ name: 'VALUE', value: (o) => str(o.value, '0') }],
+  RoleBinding: [
+    { name: 'ROLE', value: (o) => `${str(asObj(o.roleRef)?.kind)}/${str(asObj(o.roleRef)?.name)}` },
+  ],
+  ClusterRoleBinding: [
+    { name: 'ROLE', value: (o) => `${str(asObj(o.roleRef)?.kind)}/${str(asObj(o.roleRef)?.name)}` },
+  ],
+  APIService: [
+    {
+      name: 'SERVICE',
+      value: (o) => {
+        const svc = asObj(asObj(o.spec)?.service);
+        return svc ? `${str(svc.namespace)}/${str(svc.name)}` : 'Local';
+      },
+    },
+  ],
 };
 
 function columnsFor(r: ResourceInfo | undefined, kind: string, wide: boolean): Column[] {

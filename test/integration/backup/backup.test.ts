@@ -415,7 +415,11 @@ test('delete, prune and gc on a directory repository', async () => {
   ids.push(await create(repo, 'zstd'));
   const dry = await lb(['backup', 'prune', '--repo', repo, '--keep-last', '1', '--dry-run']);
   assert.equal(dry.code, 0, dry.stderr);
-  assert.equal((dry.stdout.match(/would remove/g) ?? []).length, 2);
+  assert.equal(
+    (dry.stdout.match(/would remove/g) ?? []).length,
+    2,
+    `${ids.join(' ')}\n${dry.stdout}${dry.stderr}`,
+  );
   const pr = await lb(['backup', 'prune', '--repo', repo, '--keep-last', '1', '-o', 'json']);
   assert.equal(pr.code, 0, pr.stderr);
   const list = JSON.parse((await lb(['backup', 'list', '--repo', repo, '-o', 'json'])).stdout) as {
@@ -424,6 +428,7 @@ test('delete, prune and gc on a directory repository', async () => {
   assert.deepEqual(
     list.map((m) => m.id),
     [ids[2]],
+    `${ids.join(' ')}\n${pr.stdout}${pr.stderr}`,
   );
   assert.deepEqual(readdirSync(join(repo, 'data')), [ids[2]]);
 

@@ -138,9 +138,13 @@ export function snapshotSuite(minor: EtcdMinor): void {
       assert.equal(s.format, 'gzip');
       assert.equal(s.hash, plain.hash);
       const noDb = await writeZip(dir, 'empty.zip', [['notes.txt', other]], false);
-      const r = await cliInProcess(['snapshot', 'status', noDb]);
-      assert.equal(r.code, 3);
+      // The real binary: exit 3 and one line on stderr.
+      const r = await runCli(['snapshot', 'status', noDb], { timeoutMs: 60000 });
+      assert.equal(r.code, 3, r.stderr);
       assert.match(r.stderr, /holds no etcd snapshot/);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+      const v = await runCli(['snapshot', 'verify', noDb], { timeoutMs: 60000 });
+      assert.equal(v.code, 3);
     });
 
     it('a copied member database (no trailer) and the data directory read the same as the snapshot', async () => {

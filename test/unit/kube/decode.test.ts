@@ -233,3 +233,17 @@ test('the committed schema covers every release from v0.24 and the pinned one', 
   assert.ok(s.kind('apiextensions.k8s.io/v1beta1', 'CustomResourceDefinition'));
   assert.ok(s.kind('apiregistration.k8s.io/v1', 'APIService'));
 });
+
+test('fields only older releases have (ObjectMeta.clusterName, v0.24) decode from old data by their own rules', () => {
+  const withEmpty = decodeObject(
+    envelope('v1', 'ConfigMap', msg(bf(1, objectMeta('a', 'n', [bf(15, '')])))),
+    { key: 'k' },
+  );
+  assert.equal((withEmpty.object.metadata as any).clusterName, undefined, 'omitempty drops the empty value');
+  assert.deepEqual(withEmpty.unknownFields, []);
+  const withValue = decodeObject(
+    envelope('v1', 'ConfigMap', msg(bf(1, objectMeta('a', 'n', [bf(15, 'old')])))),
+    { key: 'k' },
+  );
+  assert.equal((withValue.object.metadata as any).clusterName, 'old');
+});
