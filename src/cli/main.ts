@@ -71,7 +71,9 @@ export async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok;
       if (err.code === 'commander.help') return ExitCode.ok;
       const msg = (errLines.join('') || err.message).trim().replace(/^error:\s*/, '');
-      process.stderr.write(`lifeboat: error: ${oneLine(msg)} (see 'lifeboat --help')\n`);
+      const wanted = requestedGroup(argv);
+      const where = wanted && groups.some((g) => g.name === wanted) ? `lifeboat ${wanted}` : 'lifeboat';
+      process.stderr.write(`lifeboat: error: ${oneLine(msg)} (see '${where} --help')\n`);
       return ExitCode.usage;
     }
     process.stderr.write(`lifeboat: error: ${oneLine(err)}\n`);

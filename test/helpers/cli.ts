@@ -1,4 +1,4 @@
-/** Runs bin/lifeboat as a user would and captures exit code, stdout and stderr. */
+/** Runs bin/lifeboat as a user would (from the repository root) and captures exit code, stdout and stderr. */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/util/version.js';
@@ -20,6 +20,7 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [lifeboatBin(), ...args], {
       env: opts.env ?? process.env,
+      cwd: packageRoot(),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -16,6 +16,9 @@ const cases: Array<{ name: string; args: string[] }> = [
   { name: 'unknown-command', args: ['frobnicate'] },
   { name: 'bad-flag-value', args: ['harness', 'up', '--etcd-members', '2'] },
   { name: 'missing-argument-value', args: ['harness', 'up', '--etcd-members'] },
+  { name: 'missing-file', args: ['snapshot', 'status', 'test/fixtures/cli/no-such-snapshot.db'] },
+  { name: 'corrupt-file', args: ['snapshot', 'status', 'test/fixtures/cli/not-a-snapshot.bin'] },
+  { name: 'unknown-subcommand', args: ['snapshot', 'frobnicate'] },
 ];
 
 for (const c of cases) {
