@@ -6,12 +6,18 @@
  * Identity files use age-keygen's layout: comment lines, then one `AGE-SECRET-KEY-1…` line.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { AgeEncrypter } from './age-stream.js';
-import { ConnectionError, NotFoundError, UsageError, VerificationError } from '../util/errors.js';
+import {
+  ConnectionError,
+  NotFoundError,
+  RefusedError,
+  UsageError,
+  VerificationError,
+} from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 
 export const AGE_FORMAT = 'age-v1';
@@ -31,6 +37,7 @@ export async function generateIdentity(): Promise<NewIdentity> {
 
 /** Writes a new identity file (0600, never over an existing file); returns its recipient. */
 export async function keygen(out: string, now: Date = new Date()): Promise<string> {
+  if (existsSync(out)) throw new RefusedError(`refusing to overwrite existing identity file ${out}`);
   const { identity, recipient } = await generateIdentity();
   const text = `# created: ${now.toISOString().replace(/\.\d{3}Z$/, 'Z')}\n# public key: ${recipient}\n${identity}\n`;
   await writeFileAtomic(out, text, { mode: 0o600 });
