@@ -148,7 +148,9 @@ async function openSpool(
   dir: string | undefined,
   dbSize: bigint,
   log: (l: string) => void,
-): Promise<{ path: string; stream: WriteStream; remove: () => Promise<void> } | undefined> {
+): Promise<
+  { path: string; stream: WriteStream; failed: Error | undefined; remove: () => Promise<void> } | undefined
+> {
   if (!dir) return undefined;
   let free: bigint;
   try {
@@ -168,16 +170,35 @@ async function openSpool(
   const path = join(sub, 'snapshot.db');
   const unregister = onCleanup(() => rmSync(sub, { recursive: true, force: true }));
   const stream = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
+  const spool = { path, stream, failed: undefined as Error | undefined, remove: async () => {} };
+  // A spool that fails (disk full, torn down after an upload error) only costs the structure check.
+  stream.on('error', (err) => {
+    if (!spool.failed) log(`spool write failed (${err.message}); skipping the structure check`);
+    spool.failed ??= err;
+  });
   await once(stream, 'open');
-  return {
-    path,
-    stream,
+  return Object.assign(spool, {
     remove: async () => {
       if (!stream.closed) await new Promise<void>((r) => stream.destroy().once('close', () => r()));
       await fs.rm(sub, { recursive: true, force: true });
       unregister();
     },
-  };
+  });
+}
+
+/** Writes a chunk to the spool honouring backpressure; never waits on a spool that is gone. */
+async function writeSpool(stream: WriteStream, chunk: Buffer): Promise<void> {
+  if (stream.destroyed || stream.writableEnded) return;
+  if (stream.write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
 
 async function streamFrom(
@@ -201,7 +222,7 @@ async function streamFrom(
         signal: abort.signal,
       })) {
         checker.update(ch.blob);
-        if (spool && !spool.stream.write(ch.blob)) await once(spool.stream, 'drain');
+        if (spool) await writeSpool(spool.stream, ch.blob);
         opts.onProgress?.({ member: c.name ?? c.endpoint, bytes: checker.size, total: c.status!.dbSize });
         yield ch.blob;
       }
@@ -233,9 +254,9 @@ async function streamFrom(
     if (!facts)
       throw new LifeboatError(`snapshot stream from ${c.endpoint} ended without its checks completing`);
     if (spool) {
-      await new Promise<void>((resolve, reject) =>
-        spool.stream.end((err?: Error | null) => (err ? reject(err) : resolve())),
-      );
+      await new Promise<void>((resolve) => spool.stream.end(() => resolve()));
+    }
+    if (spool && !spool.failed) {
       try {
         inspection = inspectSnapshotFile(spool.path);
       } catch (err) {

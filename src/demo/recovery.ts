@@ -188,8 +188,10 @@ export async function runRecoveryDemo(o: DemoOptions): Promise<DemoResult> {
     await step(
       o.keep ? 'Leave the lab running (--keep)' : 'Take the lab down: nothing left running',
       async () => {
-        if (o.keep) o.say(`    lifeboat lab down --dir ${lab}   # when you are done`);
-        else show((await lb(['lab', 'down', '--dir', lab])).stdout);
+        if (o.keep) {
+          o.say(`    kubectl --kubeconfig ${lab}/kubeconfig get ns   # the lab is yours`);
+          o.say(`    lifeboat lab down --dir ${lab}   # when you are done`);
+        } else show((await lb(['lab', 'down', '--dir', lab])).stdout);
         labUp = o.keep === true;
       },
     );
