@@ -8,4 +8,4 @@ export { Cursor, entryValue, isBucketEntry, type LeafEntry } from './cursor.js';
 export { checkStructure, type StructureProblem, type StructureReport } from './check.js';
 export { BOLT_MAGIC, fnv1a64, PGID_NO_FREELIST, type Meta } from './meta.js';
 export { freelistIds } from './freelist.js';
-export { Page, PageFlag } from './page.js';
+export { newLeafInfo, Page, PageFlag, type LeafInfo } from './page.js';

@@ -51,6 +51,19 @@ export function parsePageHeader(b: Buffer, order: ByteOrder, off = 0): PageHeade
   };
 }
 
+/** Leaf element fields, filled in place by `Page.leafInfo` (no allocation per element). */
+export interface LeafInfo {
+  flags: number;
+  /** Offset of the key from the start of the page; the value follows it. */
+  keyOffset: number;
+  keySize: number;
+  valueSize: number;
+}
+
+export function newLeafInfo(): LeafInfo {
+  return { flags: 0, keyOffset: 0, keySize: 0, valueSize: 0 };
+}
+
 /** A page's bytes. `bytes` may hold only a prefix of the page; `ensure` loads the whole page. */
 export class Page {
   constructor(
@@ -71,6 +84,27 @@ export class Page {
 
   get loadedLength(): number {
     return this.buf.length;
+  }
+
+  /** The loaded bytes (the first pageSize bytes, or the whole page once loaded). Do not modify. */
+  get loaded(): Buffer {
+    return this.buf;
+  }
+
+  /** Leaf element i's fields into `o`, without allocating (hot loops over many entries). */
+  leafInfo(i: number, o: LeafInfo): void {
+    const eo = PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
+    let b = this.buf;
+    let at = eo;
+    if (eo + ELEMENT_SIZE > b.length) {
+      b = this.peek(eo, ELEMENT_SIZE);
+      at = 0;
+    }
+    const ord = this.order;
+    o.flags = ord.u32(b, at);
+    o.keyOffset = eo + ord.u32(b, at + 4);
+    o.keySize = ord.u32(b, at + 8);
+    o.valueSize = ord.u32(b, at + 12);
   }
 
   /**

@@ -28,8 +28,83 @@ const HEAD = 4096;
 
 /** Decodes a KeyValue from raw bytes. Throws WireError on malformed input. */
 export function decodeKeyValue(bytes: Buffer): KeyValue {
-  return decodeWith((pos, n) => bytes.subarray(pos, pos + n), bytes.length, true);
+  return decodeKeyValueAt(bytes, 0, bytes.length, true);
 }
+
+/**
+ * Decodes the KeyValue at b[start, end) (same rules and errors as `decodeWith`, without a view per field).
+ * The value (when `withValue`) is a view into `b`; the key is a copy.
+ */
+export function decodeKeyValueAt(b: Buffer, start: number, end: number, withValue: boolean): KeyValue {
+  const kv: KeyValue = {
+    key: EMPTY,
+    createRevision: 0n,
+    modRevision: 0n,
+    version: 0n,
+    value: withValue ? EMPTY : undefined,
+    lease: 0n,
+  };
+  let pos = start;
+  while (pos < end) {
+    let tag = b[pos]!;
+    if (tag < 0x80) pos++;
+    else [tag, pos] = readSmallVarint(b, pos, Math.min(pos + 10, end));
+    const field = Math.floor(tag / 8);
+    const wt = tag & 7;
+    if (field === 0) throw new WireError('field number 0');
+    if (wt === WireType.varint && field >= 2 && field <= 6 && field !== 5) {
+      // Fast path: a varint of up to 4 bytes (< 2^28, so non-negative as an int64).
+      let v = 0;
+      let i = pos;
+      let done = false;
+      const lim = Math.min(pos + 4, end);
+      while (i < lim) {
+        const c = b[i]!;
+        v |= (c & 0x7f) << (7 * (i - pos));
+        i++;
+        if (c < 0x80) {
+          done = true;
+          break;
+        }
+      }
+      let n: bigint;
+      if (done) {
+        n = BigInt(v);
+        pos = i;
+      } else {
+        const [u, vp] = readVarint(b, pos, Math.min(pos + 10, end));
+        pos = vp;
+        n = toInt64(u);
+      }
+      if (field === 2) kv.createRevision = n;
+      else if (field === 3) kv.modRevision = n;
+      else if (field === 4) kv.version = n;
+      else kv.lease = n;
+      continue;
+    }
+    if (wt === WireType.len) {
+      let n = b[pos]!;
+      if (pos < end && n < 0x80) pos++;
+      else [n, pos] = readSmallVarint(b, pos, Math.min(pos + 10, end));
+      if (pos + n > end) throw new WireError(`field ${field} length ${n} runs past the end of the message`);
+      if (field === 1) {
+        const k = Buffer.allocUnsafe(n);
+        if (n <= 64) for (let j = 0; j < n; j++) k[j] = b[pos + j]!;
+        else b.copy(k, 0, pos, pos + n);
+        kv.key = k;
+      } else if (field === 5 && withValue) kv.value = b.subarray(pos, pos + n);
+      pos += n;
+      continue;
+    }
+    pos = skipField(b, pos, wt, Math.min(pos + 10, end));
+  }
+  if (pos !== end) throw new WireError('message ends inside a field');
+  if (kv.key === EMPTY) kv.key = Buffer.alloc(0);
+  if (kv.value === EMPTY) kv.value = Buffer.alloc(0);
+  return kv;
+}
+
+const EMPTY = Buffer.alloc(0);
 
 /** Decodes the KeyValue stored in a leaf entry; reads the value bytes only when `withValue`. */
 export function decodeEntryKeyValue(e: LeafEntry, withValue: boolean): KeyValue {
@@ -42,6 +117,56 @@ export function decodeEntryKeyValue(e: LeafEntry, withValue: boolean): KeyValue 
     size,
     false,
   );
+}
+
+/** Where `scanKeyField` found the key: bytes [start, end) of the buffer it was given. */
+export const keyField = { start: 0, end: 0 };
+
+/**
+ * Walks an mvccpb.KeyValue at b[start, end) without allocating and sets `keyField` to the last `key`
+ * field (empty at `start` when there is none). Returns false on anything unusual — the caller then decodes
+ * with `decodeKeyValue`, which reports the exact problem. Accepts exactly what `decodeKeyValue` accepts.
+ */
+export function scanKeyField(b: Buffer, start: number, end: number): boolean {
+  let pos = start;
+  let ks = start;
+  let ke = start;
+  while (pos < end) {
+    const tag = b[pos++]!;
+    if (tag >= 0x80 || tag < 8) return false;
+    const wt = tag & 7;
+    if (wt === 0) {
+      let i = 0;
+      while (pos < end && b[pos]! >= 0x80 && i < 9) {
+        pos++;
+        i++;
+      }
+      if (pos >= end || b[pos]! >= 0x80) return false;
+      pos++;
+    } else if (wt === 2) {
+      let n = 0;
+      let shift = 0;
+      for (;;) {
+        if (pos >= end || shift > 21) return false;
+        const c = b[pos++]!;
+        n += (c & 0x7f) * 2 ** shift;
+        if (c < 0x80) break;
+        shift += 7;
+      }
+      if (pos + n > end) return false;
+      if (tag >>> 3 === 1) {
+        ks = pos;
+        ke = pos + n;
+      }
+      pos += n;
+    } else if (wt === 1) pos += 8;
+    else if (wt === 5) pos += 4;
+    else return false;
+  }
+  if (pos !== end) return false;
+  keyField.start = ks;
+  keyField.end = ke;
+  return true;
 }
 
 /** Just the `key` field of the KeyValue in a leaf entry (fast path: etcd writes it first). */

@@ -9,9 +9,24 @@
  * entries by seeking. Entries with an empty etcd key (the marker `etcdutl snapshot restore --bump-revision
  * --mark-compacted` writes) are never shown as keys.
  */
-import type { BoltDb, Bucket, LeafEntry } from '../bbolt/index.js';
+import {
+  newLeafInfo,
+  PageFlag,
+  type BoltDb,
+  type Bucket,
+  type LeafEntry,
+  type Page,
+} from '../bbolt/index.js';
 import { NotFoundError } from '../util/errors.js';
-import { decodeEntryKeyValue, decodeKeyValue, entryKey, type KeyValue } from './kv.js';
+import {
+  decodeEntryKeyValue,
+  decodeKeyValue,
+  decodeKeyValueAt,
+  entryKey,
+  keyField,
+  scanKeyField,
+  type KeyValue,
+} from './kv.js';
 import type { EtcdMeta } from './meta.js';
 import { WireError } from './proto-wire.js';
 import { isTombstoneKey, parseRevisionKey, REV_BYTES_LEN, revMain } from './revision.js';
@@ -83,6 +98,12 @@ export interface LiveOptions {
    */
   transient?: boolean;
 }
+
+/** Locators: page id × LOCATOR_PAGE + element index (a leaf holds at most 65535 elements). */
+const LOCATOR_PAGE = 65536;
+/** Page ids below this keep (locator × 2 + 1) an exact JS number. */
+const LOCATOR_MAX_PGID = 2 ** 35;
+const LEAF_ONLY = [PageFlag.leaf];
 
 /** Whether `k` lies in etcd's range [key, rangeEnd). */
 export function inRange(k: Buffer, key: Buffer, rangeEnd: Buffer | undefined): boolean {
@@ -219,6 +240,108 @@ export class MvccView {
     return latest;
   }
 
+  /**
+   * Like `latestByKey`, in one pass over the key bucket's leaf pages without an object per entry: the
+   * latest revision ≤ rev of each key in [key, rangeEnd) (every key when `key` is undefined), as a
+   * locator (see `entryAtLocator`) times 2, plus 1 for a tombstone.
+   */
+  private latestLocators(
+    rev: bigint,
+    key: Buffer | undefined,
+    rangeEnd: Buffer | undefined,
+    pageOrder?: Map<number, number>,
+  ): Map<string, number> {
+    const latest = new Map<string, number>();
+    if (!this.keys) return latest;
+    const from = key?.toString('latin1');
+    const mode = !key
+      ? 0
+      : !rangeEnd || rangeEnd.length === 0
+        ? 1
+        : rangeEnd.length === 1 && rangeEnd[0] === 0
+          ? 2
+          : 3;
+    const to = rangeEnd?.toString('latin1') ?? '';
+    const revHi = Number(rev >> 32n);
+    const revLo = Number(rev & 0xffffffffn);
+    const info = newLeafInfo();
+    for (const p of this.keys.leafPages()) {
+      const buf = p.loaded;
+      const n = p.count;
+      if (p.pgid >= LOCATOR_MAX_PGID)
+        throw this.db.corrupt(`page id ${p.pgid} is too large`, `page ${p.pgid}`);
+      pageOrder?.set(p.pgid, pageOrder.size);
+      for (let i = 0; i < n; i++) {
+        p.leafInfo(i, info);
+        const ko = info.keyOffset;
+        const klen = info.keySize;
+        let kb = buf;
+        let ks = ko;
+        if (ko + klen > buf.length) {
+          kb = p.peek(ko, klen);
+          ks = 0;
+        }
+        if (!(
+          (klen === REV_BYTES_LEN || (klen === REV_BYTES_LEN + 1 && kb[ks + 17] === 0x74)) &&
+          kb[ks + 8] === 0x5f &&
+          kb[ks]! < 0x80 &&
+          kb[ks + 9]! < 0x80
+        )) {
+          this.parseRev(this.entryOf(p, i));
+        }
+        const hi = kb.readUInt32BE(ks);
+        if (hi > revHi || (hi === revHi && kb.readUInt32BE(ks + 4) > revLo)) return latest;
+        const vo = ko + klen;
+        const ve = vo + info.valueSize;
+        let k: string;
+        if (ve <= buf.length && scanKeyField(buf, vo, ve))
+          k = buf.toString('latin1', keyField.start, keyField.end);
+        else k = this.keyOf(this.entryOf(p, i)).toString('latin1');
+        if (k.length === 0) continue;
+        if (mode === 1 ? k !== from : mode === 2 ? k < from! : mode === 3 ? k < from! || k >= to : false)
+          continue;
+        latest.set(k, (p.pgid * LOCATOR_PAGE + i) * 2 + (klen === REV_BYTES_LEN ? 0 : 1));
+      }
+    }
+    return latest;
+  }
+
+  private entryOf(p: Page, i: number): LeafEntry {
+    const el = p.leafElement(i);
+    return { key: el.key, flags: el.flags, page: p, valueOffset: el.valueOffset, valueSize: el.valueSize };
+  }
+
+  /** The key-bucket entry a locator (page id × 65536 + element index) points at. */
+  private entryAtLocator(loc: number): LeafEntry {
+    const pgid = Math.floor(loc / LOCATOR_PAGE);
+    const i = loc - pgid * LOCATOR_PAGE;
+    const p = this.keys!.inline ? this.keys!.rootPage() : this.db.page(pgid, LEAF_ONLY);
+    return this.entryOf(p, i);
+  }
+
+  /** KeyValue of the entry at a locator; reads the whole value only when `withValue`. */
+  private kvAtLocator(loc: number, withValue: boolean, scratch?: { buf: Buffer }): KeyValue {
+    const pgid = Math.floor(loc / LOCATOR_PAGE);
+    const i = loc - pgid * LOCATOR_PAGE;
+    const p = this.keys!.inline ? this.keys!.rootPage() : this.db.page(pgid, LEAF_ONLY);
+    const info = this.info;
+    p.leafInfo(i, info);
+    const vo = info.keyOffset + info.keySize;
+    const ve = vo + info.valueSize;
+    const buf = p.loaded;
+    if (ve <= buf.length) {
+      try {
+        return decodeKeyValueAt(buf, vo, ve, withValue);
+      } catch (err) {
+        if (err instanceof WireError) throw this.badValue(this.entryOf(p, i), err);
+        throw err;
+      }
+    }
+    return this.kvOf(this.entryOf(p, i), withValue, scratch);
+  }
+
+  private readonly info = newLeafInfo();
+
   /** The entry stored at a revision key (17 bytes; tries the tombstone form too). */
   entryAt(rev17: Buffer): LeafEntry | undefined {
     const e = this.keys?.cursor().seek(rev17);
@@ -266,59 +389,29 @@ export class MvccView {
    */
   *liveAt(revision: bigint | undefined, o: LiveOptions = {}): IterableIterator<KeyValue> {
     const rev = this.resolveRevision(revision);
-    const filter = o.key ? (k: Buffer) => inRange(k, o.key!, o.rangeEnd) : undefined;
-    const latest = this.latestByKey(rev, filter);
+    const pageOrder = o.order === 'revision' ? new Map<number, number>() : undefined;
+    const latest = this.latestLocators(rev, o.key, o.key ? o.rangeEnd : undefined, pageOrder);
     const scratch = o.transient ? { buf: Buffer.allocUnsafe(1 << 20) } : undefined;
+    const withValue = !o.keysOnly;
     if (o.order === 'revision') {
-      const wanted = new Set<string>();
-      for (const l of latest.values()) if (!l.tombstone) wanted.add(l.rev.toString('latin1'));
+      const wanted: number[] = [];
+      for (const l of latest.values()) if (l % 2 === 0) wanted.push(l / 2);
       latest.clear();
-      const c = this.keys!.cursor();
-      for (let e = c.first(); e && wanted.size > 0; e = c.next()) {
-        if (revMain(e.key) > rev) break;
-        const id = e.key.subarray(0, REV_BYTES_LEN).toString('latin1');
-        if (!wanted.has(id)) continue;
-        wanted.delete(id);
-        yield this.kvOf(e, !o.keysOnly, scratch);
-      }
+      // File order: by the page's position in the tree walk, then by element.
+      const ord = (loc: number) =>
+        pageOrder!.get(Math.floor(loc / LOCATOR_PAGE))! * LOCATOR_PAGE + (loc % LOCATOR_PAGE);
+      wanted.sort((a, b) => ord(a) - ord(b));
+      for (const loc of wanted) yield this.kvAtLocator(loc, withValue, scratch);
       return;
     }
-    const live: [string, Buffer][] = [];
-    for (const [k, l] of latest) if (!l.tombstone) live.push([k, l.rev]);
-    latest.clear();
-    live.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    // Many keys: one sequential pass picks up the small entries (up to a memory budget) so that only the
-    // large ones need a seek each; few keys: seek each.
-    const pre = live.length > 256 ? this.prefetch(live, rev, !o.keysOnly) : undefined;
-    for (const [, rev17] of live) {
-      const id = rev17.toString('latin1');
-      const got = pre?.get(id);
-      if (got) {
-        pre!.delete(id);
-        yield got;
-      } else yield this.fetch(rev17, !o.keysOnly, scratch);
+    const live: string[] = [];
+    for (const kv of latest) if (kv[1] % 2 === 0) live.push(kv[0]);
+    // Keys are latin1 strings (one char per byte): the default sort's code-unit order is byte order.
+    live.sort();
+    for (let j = 0; j < live.length; j++) {
+      const loc = latest.get(live[j]!)! / 2;
+      yield this.kvAtLocator(loc, withValue, scratch);
     }
-  }
-
-  private prefetch(live: [string, Buffer][], rev: bigint, withValue: boolean): Map<string, KeyValue> {
-    const SMALL = 64 << 10;
-    let budget = 128 << 20;
-    const wanted = new Set<string>();
-    for (const [, r] of live) wanted.add(r.toString('latin1'));
-    const got = new Map<string, KeyValue>();
-    const c = this.keys!.cursor();
-    for (let e = c.first(); e && wanted.size > 0 && budget > 0; e = c.next()) {
-      if (revMain(e.key) > rev) break;
-      const id = e.key.subarray(0, REV_BYTES_LEN).toString('latin1');
-      if (!wanted.has(id)) continue;
-      wanted.delete(id);
-      if (withValue && e.valueSize > SMALL) continue;
-      const kv = this.kvOf(e, withValue);
-      if (kv.value) kv.value = Buffer.from(kv.value);
-      budget -= (withValue ? e.valueSize : 0) + 200;
-      got.set(id, kv);
-    }
-    return got;
   }
 
   /** Number of live keys at the current revision (what etcdutl 3.6 calls totalKey). */

@@ -9,6 +9,7 @@ import { CorruptInputError } from '../util/errors.js';
 import { CRD_V1, CRD_V1_TYPE, CRD_V1BETA1, crdV1beta1ToV1 } from './crd.js';
 import { parseCbor, parseLosslessJson } from './json-value.js';
 import { parseMessage } from './protowire.js';
+import { canonicalQuantity } from './quantity.js';
 import { JsonRenderer } from './render-json.js';
 import {
   ProtoRenderer,
@@ -17,7 +18,7 @@ import {
   type RenderContext,
   type UnknownField,
 } from './render-proto.js';
-import { kubeSchema, type KubeSchema } from './schema.js';
+import { kubeSchema, parseTypeExpr, type KubeSchema, type TypeExpr } from './schema.js';
 
 export type StorageEncoding = 'protobuf' | 'json' | 'cbor' | 'encrypted' | 'other';
 
@@ -218,6 +219,54 @@ function readTimeFixups(object: JsonObject, typeMeta: TypeMeta): boolean {
   return changed;
 }
 
+/**
+ * Rewrites every Quantity of a JSON-decoded typed object to `String(ParseQuantity(text))`, as kube-apiserver
+ * does when it decodes a JSON-stored object into its Go type and encodes it again (a quantity stored as a
+ * JSON number becomes a string too). Protobuf-stored quantities need no such step: see quantity.ts.
+ */
+export function canonicalizeQuantities(
+  schema: KubeSchema,
+  expr: TypeExpr,
+  v: JsonValue | undefined,
+  seen = 0,
+): JsonValue | undefined {
+  if (v === undefined || v === null || seen > 64) return v;
+  switch (expr.t) {
+    case 'scalar':
+      return v;
+    case 'ptr':
+      return canonicalizeQuantities(schema, expr.elem, v, seen + 1);
+    case 'slice':
+      if (Array.isArray(v))
+        for (let i = 0; i < v.length; i++) v[i] = canonicalizeQuantities(schema, expr.elem, v[i], seen + 1)!;
+      return v;
+    case 'map': {
+      const o = asObj(v);
+      if (o)
+        for (const k of Object.keys(o)) o[k] = canonicalizeQuantities(schema, expr.elem, o[k], seen + 1)!;
+      return v;
+    }
+    case 'ref': {
+      const t = schema.type(expr.name);
+      if (!t) return v;
+      if (t.special === 'Quantity') {
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint')
+          return canonicalQuantity(String(v).trim()) ?? v;
+        return v;
+      }
+      if (t.special) return v;
+      const o = asObj(v);
+      if (!o) return v;
+      for (const f of t.fields) {
+        if (f.inline) canonicalizeQuantities(schema, f.expr, o, seen + 1);
+        else if (f.json && Object.prototype.hasOwnProperty.call(o, f.json))
+          o[f.json] = canonicalizeQuantities(schema, f.expr, o[f.json], seen + 1)!;
+      }
+      return v;
+    }
+  }
+}
+
 export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObject {
   const schema = opts.schema ?? kubeSchema();
   const where = opts.key;
@@ -289,7 +338,10 @@ export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObj
       object = new JsonRenderer(ctx).struct(CRD_V1_TYPE, crdV1beta1ToV1(object), '');
       typed = true;
     } else if (schema.kind(storedApiVersion, kind)) {
-      typed = true; // APIServices and JSON-storage built-ins: written by Go's typed encoder, printed as stored.
+      // APIServices and JSON-storage built-ins: written by Go's typed encoder and printed as stored, except
+      // that quantities are re-printed as the apiserver's decode/encode round trip prints them.
+      typed = true;
+      canonicalizeQuantities(schema, parseTypeExpr(schema.kind(storedApiVersion, kind)!.type), object);
     }
     if (opts.modRevision !== undefined)
       setMetadataField(object, 'resourceVersion', opts.modRevision.toString(), schema, typed);

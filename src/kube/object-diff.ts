@@ -3,8 +3,7 @@
  * ignored unless asked), and a unified diff of the YAML kubectl would print.
  */
 import { createTwoFilesPatch } from 'diff';
-import { stringify as toYaml } from 'yaml';
-import { sortKeys } from './present.js';
+import { toGoYaml } from './go-yaml.js';
 import type { JsonObject, JsonValue } from './render-proto.js';
 
 /** The object without the fields that change on every write. */
@@ -24,7 +23,7 @@ export function withoutChurn(o: JsonObject): JsonObject {
 }
 
 export function toSortedYaml(o: JsonObject): string {
-  return toYaml(sortKeys(o), { lineWidth: 0, indentSeq: false, version: '1.1' });
+  return toGoYaml(o);
 }
 
 /** A unified diff of two objects' YAML ('' when equal). */

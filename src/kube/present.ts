@@ -3,8 +3,8 @@
  * (kubectl sorts keys, indents JSON by 4 and wraps several objects in a List), table columns for common
  * kinds and additionalPrinterColumns for custom resources, and AGE measured from the snapshot's time.
  */
-import { stringify as toYaml } from 'yaml';
 import { UsageError } from '../util/errors.js';
+import { toGoYaml } from './go-yaml.js';
 import { stringifyJson } from '../util/json.js';
 import type { JsonObject, JsonValue } from './render-proto.js';
 import type { ResourceInfo } from './resources.js';
@@ -159,6 +159,59 @@ function count(v: JsonValue | undefined): string {
   return String(o ? Object.keys(o).length : Array.isArray(v) ? v.length : 0);
 }
 
+/** metav1.LabelSelectorAsSelector(s).String(): requirements sorted by key, `<none>` when absent. */
+export function selectorString(sel: JsonValue | undefined): string {
+  const s = asObj(sel);
+  if (!s) return '<none>';
+  const reqs: { key: string; text: string }[] = [];
+  for (const [k, v] of Object.entries(asObj(s.matchLabels) ?? {}))
+    reqs.push({ key: k, text: `${k}=${String(v)}` });
+  for (const e of (s.matchExpressions as JsonObject[] | undefined) ?? []) {
+    const key = String(e.key);
+    const values = ((e.values as JsonValue[] | undefined) ?? []).map(String).sort();
+    const text =
+      e.operator === 'In'
+        ? `${key} in (${values.join(',')})`
+        : e.operator === 'NotIn'
+          ? `${key} notin (${values.join(',')})`
+          : e.operator === 'Exists'
+            ? key
+            : `!${key}`;
+    reqs.push({ key, text });
+  }
+  reqs.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return reqs.map((r) => r.text).join(',');
+}
+
+/** CONTAINERS, IMAGES, SELECTOR: kubectl's wide columns of workloads with a pod template. */
+const podTemplateWideColumns: Column[] = [
+  {
+    name: 'CONTAINERS',
+    wide: true,
+    value: (o) =>
+      str(
+        podContainers(o)
+          .map((c) => String(c.name))
+          .join(','),
+      ),
+  },
+  {
+    name: 'IMAGES',
+    wide: true,
+    value: (o) =>
+      str(
+        podContainers(o)
+          .map((c) => String(c.image))
+          .join(','),
+      ),
+  },
+  { name: 'SELECTOR', wide: true, value: (o) => selectorString(asObj(o.spec)?.selector) },
+];
+
+function podContainers(o: JsonObject): JsonObject[] {
+  return (asObj(asObj(asObj(o.spec)?.template)?.spec)?.containers as JsonObject[] | undefined) ?? [];
+}
+
 const BUILTIN_COLUMNS: Record<string, Column[]> = {
   Pod: [
     {
@@ -182,6 +235,20 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     },
     { name: 'IP', wide: true, value: (o) => str(asObj(o.status)?.podIP) },
     { name: 'NODE', wide: true, value: (o) => str(asObj(o.spec)?.nodeName) },
+    { name: 'NOMINATED NODE', wide: true, value: (o) => str(asObj(o.status)?.nominatedNodeName) },
+    {
+      name: 'READINESS GATES',
+      wide: true,
+      value: (o) => {
+        const gates = (asObj(o.spec)?.readinessGates as JsonObject[] | undefined) ?? [];
+        if (gates.length === 0) return '<none>';
+        const conds = (asObj(o.status)?.conditions as JsonObject[] | undefined) ?? [];
+        const ready = gates.filter((g) =>
+          conds.some((c) => c.type === g.conditionType && c.status === 'True'),
+        ).length;
+        return `${ready}/${gates.length}`;
+      },
+    },
   ],
   Deployment: [
     {
@@ -190,6 +257,7 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     },
     { name: 'UP-TO-DATE', value: (o) => str(asObj(o.status)?.updatedReplicas, '0') },
     { name: 'AVAILABLE', value: (o) => str(asObj(o.status)?.availableReplicas, '0') },
+    ...podTemplateWideColumns,
   ],
   Service: [
     { name: 'TYPE', value: (o) => str(asObj(o.spec)?.type) },
@@ -324,20 +392,30 @@ export interface TableInput {
 /** kubectl's table: NAMESPACE (with -A), NAME, kind columns, AGE. */
 export function renderTable(
   rows: TableInput[],
-  opts: { allNamespaces: boolean; wide: boolean; now: Date },
+  opts: { allNamespaces: boolean; wide: boolean; now: Date; withKind?: boolean },
 ): string {
   if (rows.length === 0) return '';
   const kind = String(rows[0]!.object.kind ?? '');
   const cols = columnsFor(rows[0]!.resource, kind, opts.wide);
-  const header = [...(opts.allNamespaces ? ['NAMESPACE'] : []), 'NAME', ...cols.map((c) => c.name), 'AGE'];
+  // kubectl puts the -o wide columns of built-in kinds after AGE.
+  const main = cols.filter((c) => !c.wide);
+  const extra = cols.filter((c) => c.wide);
+  const header = [
+    ...(opts.allNamespaces ? ['NAMESPACE'] : []),
+    'NAME',
+    ...main.map((c) => c.name),
+    'AGE',
+    ...extra.map((c) => c.name),
+  ];
   const lines = rows.map(({ object }) => {
     const meta = asObj(object.metadata) ?? {};
     const created = typeof meta.creationTimestamp === 'string' ? new Date(meta.creationTimestamp) : undefined;
     return [
       ...(opts.allNamespaces ? [str(meta.namespace, '')] : []),
-      String(meta.name ?? ''),
-      ...cols.map((c) => c.value(object)),
+      opts.withKind ? nameOf(rows[0]!.resource, object) : String(meta.name ?? ''),
+      ...main.map((c) => c.value(object)),
       created ? humanAge(created, opts.now) : '<unknown>',
+      ...extra.map((c) => c.value(object)),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -349,13 +427,22 @@ export function renderTable(
   return [fmt(header), ...lines.map(fmt)].join('\n') + '\n';
 }
 
-/** -o json / -o yaml of one object, or a List of several, keys sorted as kubectl prints them. */
+/** Go's encoding/json escapes <, >, & and U+2028/U+2029 inside strings (they never occur outside them). */
+export function goJsonEscape(text: string): string {
+  return text.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** kubectl's List wrapper for several objects (`kubectl get a,b -o json|yaml`). */
+export function listOf(objects: JsonObject[]): JsonObject {
+  return { apiVersion: 'v1', items: objects, kind: 'List', metadata: { resourceVersion: '' } };
+}
+
+/**
+ * -o json / -o yaml of one object, or a List of several: JSON keys sorted and indented by 4 as kubectl's
+ * json.MarshalIndent prints unstructured objects; YAML as sigs.k8s.io/yaml (go-yaml v2) prints them.
+ */
 export function renderDocument(objects: JsonObject[], format: 'json' | 'yaml', asList: boolean): string {
-  const doc: JsonValue = asList
-    ? { apiVersion: 'v1', items: objects, kind: 'List', metadata: { resourceVersion: '' } }
-    : objects[0]!;
-  const sorted = sortKeys(doc);
-  if (format === 'json') return stringifyJson(sorted, 4) + '\n';
-  // kubectl's YAML (go-yaml v2): YAML 1.1 quoting (timestamps, yes/no/on/off), sequences not indented.
-  return toYaml(sorted, { lineWidth: 0, indentSeq: false, version: '1.1' });
+  const doc: JsonValue = asList ? listOf(objects) : objects[0]!;
+  if (format === 'json') return goJsonEscape(stringifyJson(sortKeys(doc), 4)) + '\n';
+  return toGoYaml(doc);
 }

@@ -6,7 +6,37 @@
  * is the apiserver's flag of the same name.
  */
 
+import { NotFoundError } from '../util/errors.js';
+
 export const DEFAULT_ETCD_PREFIX = '/registry';
+
+/** A resource name that is neither built in nor defined by a CRD in the file (kubectl's wording). */
+export class UnknownResourceError extends NotFoundError {
+  constructor(
+    readonly resource: string,
+    readonly file: string,
+  ) {
+    super(`resource type "${resource}"`, file);
+    this.message = `the server doesn't have a resource type "${resource}" (not a built-in and no CRD defines it in ${file}; list what the file holds with 'lifeboat api-resources --from ${file}')`;
+  }
+}
+
+/** An object that is not in the file at the revision read (kubectl's `Error from server (NotFound)` line). */
+export class ObjectNotFoundError extends NotFoundError {
+  constructor(
+    readonly objects: string[],
+    file: string,
+    revision: bigint,
+  ) {
+    super(objects.join(', '), file);
+    this.message = `(NotFound): ${objects.join('; ')} not found in ${file} at revision ${revision}`;
+  }
+}
+
+/** kubectl's `configmaps "name"` / `deployments.apps "web"` naming of an object in messages. */
+export function qualifiedName(r: ResourceInfo, name: string, namespace?: string): string {
+  return `${r.resource}${r.group ? `.${r.group}` : ''} "${name}"${namespace !== undefined ? ` in namespace "${namespace}"` : ''}`;
+}
 
 export interface ResourceInfo {
   /** Plural resource name, e.g. `deployments`. */
@@ -288,6 +318,13 @@ export class ResourceMap {
    * Resolves a name as kubectl accepts it: plural, singular, short name, Kind (any case), and any of them
    * qualified with `.group` (e.g. `deployments.apps`, `deploy.apps`).
    */
+  /** The one resource `name` means, or UnknownResourceError naming the file to run api-resources on. */
+  resolveOne(name: string, file: string): ResourceInfo {
+    const r = this.resolve(name)[0];
+    if (!r) throw new UnknownResourceError(name, file);
+    return r;
+  }
+
   resolve(name: string): ResourceInfo[] {
     const lower = name.toLowerCase();
     const matches = (r: ResourceInfo, n: string): boolean =>

@@ -80,9 +80,7 @@ export function define(cmd: Command): void {
         const sb = new KubeStore(b.db, { ...common, revision: parseRevision(o.toRev) });
         const pick = (s: KubeStore): ResourceInfo[] => {
           if (!resource) return s.resources.resources().filter((r) => !r.internal);
-          const f = s.resources.resolve(resource);
-          if (f.length === 0) throw new UsageError(`unknown resource type "${resource}"`);
-          return f;
+          return [s.resources.resolveOne(resource, o.from)];
         };
         const before = collect(sa, pick(sa), o.namespace, o);
         const after = collect(sb, pick(sb), o.namespace, o);

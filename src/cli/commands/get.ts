@@ -13,10 +13,10 @@ import {
 } from '../../kube/present.js';
 import { redactSecret } from '../../kube/redact.js';
 import type { JsonObject, JsonValue } from '../../kube/render-proto.js';
-import type { ResourceInfo } from '../../kube/resources.js';
+import { ObjectNotFoundError, qualifiedName, type ResourceInfo } from '../../kube/resources.js';
 import { KubeStore, type ObjectView } from '../../kube/store.js';
 import { openSnapshot } from '../../snapshot/index.js';
-import { NotFoundError, UsageError } from '../../util/errors.js';
+import { UsageError } from '../../util/errors.js';
 import { out } from './output.js';
 
 interface GetOptions {
@@ -66,9 +66,9 @@ export function define(cmd: Command): void {
   cmd
     .argument(
       '<resource>',
-      'resource as kubectl accepts it: plural, singular, short name, Kind, resource.group, or TYPE/NAME',
+      'resource(s) as kubectl accepts them: plural, singular, short name, Kind or resource.group; several comma-separated (deploy,cm); or TYPE/NAME',
     )
-    .argument('[names...]', 'object names')
+    .argument('[names...]', 'object names, or more TYPE/NAME pairs')
     .requiredOption('--from <file>', 'snapshot or database file (any format the snapshot reader accepts)')
     .option('-n, --namespace <ns>', 'namespace (default: default)')
     .option('-A, --all-namespaces', 'objects of every namespace')
@@ -92,15 +92,7 @@ export function define(cmd: Command): void {
       if (!FORMATS.includes(format))
         throw new UsageError(`-o: expected one of ${FORMATS.join(', ')}, got '${o.output}'`);
       if (o.allNamespaces && o.namespace) throw new UsageError('-n and -A cannot be combined');
-      let wanted = names;
-      let resName = resource;
-      if (resource.includes('/')) {
-        if (names.length > 0) throw new UsageError('TYPE/NAME cannot be combined with more names');
-        [resName, ...wanted] = [
-          resource.slice(0, resource.indexOf('/')),
-          resource.slice(resource.indexOf('/') + 1),
-        ];
-      }
+      const targets = parseTargets(resource, names);
       let encryption = o.encryptionConfig ? EncryptionConfig.load(o.encryptionConfig) : undefined;
       const revision = parseRevision(o.rev);
       const labelReqs = o.selector ? parseSelector(o.selector) : undefined;
@@ -118,125 +110,190 @@ export function define(cmd: Command): void {
           revision,
           ...(encryption ? { encryption } : {}),
         });
-        const found = store.resources.resolve(resName);
-        if (found.length === 0) {
-          throw new UsageError(
-            `the server doesn't have a resource type "${resName}" (not a built-in and no CRD in ${o.from})`,
-          );
+        // Resolve every type first: an unknown one fails before anything is printed, as kubectl does.
+        const groups: { r: ResourceInfo; names: string[] }[] = [];
+        for (const t of targets) {
+          const r = store.resources.resolveOne(t.type, o.from);
+          const g = groups.find((x) => x.r === r);
+          if (g) g.names.push(...t.names.filter((n) => !g.names.includes(n)));
+          else groups.push({ r, names: [...t.names] });
         }
-        const r: ResourceInfo = found[0]!;
-        const ns = r.namespaced && !o.allNamespaces ? (o.namespace ?? 'default') : undefined;
-        const views: ObjectView[] = [];
+        const nsOf = (r: ResourceInfo): string | undefined =>
+          r.namespaced && !o.allNamespaces ? (o.namespace ?? 'default') : undefined;
+        const missing: string[] = [];
+        const perGroup: { r: ResourceInfo; rows: TableInput[]; names?: string[] }[] = [];
+        for (const { r, names: wanted } of groups) {
+          const got = collect(store, r, wanted, nsOf(r), {
+            format,
+            labelReqs,
+            fieldSel,
+            deleted: !!o.deleted,
+            present: o,
+          });
+          missing.push(...got.missing);
+          perGroup.push({ r, ...got });
+        }
         if (o.deleted) {
-          for (const v of store.deleted(r, ns)) {
-            if (wanted.length > 0 && !wanted.includes(v.name)) continue;
-            if (fieldSel && !fieldSel({ metadata: { name: v.name, namespace: v.namespace ?? '' } })) continue;
-            if (v.object) {
-              const meta = (v.object.metadata ?? {}) as JsonObject;
-              v.object = {
-                ...v.object,
-                metadata: {
-                  ...meta,
-                  annotations: {
-                    ...((meta.annotations as JsonObject | undefined) ?? {}),
-                    'lifeboat.io/deleted-at-revision': String(v.deletedAtRevision),
-                  },
-                },
-              };
-            }
-            views.push(v);
-          }
           process.stderr.write(
             `lifeboat: deleted objects are those whose deletion is still retained (revisions after ${snap.db.mvcc.compactRevision}); each carries the annotation lifeboat.io/deleted-at-revision\n`,
           );
-        } else if (wanted.length > 0) {
-          for (const n of wanted) {
-            const kv = store.value(Buffer.from(store.resources.key(r, n, ns)));
-            if (!kv)
-              throw new NotFoundError(
-                `${r.resource}${r.group ? `.${r.group}` : ''} "${n}"${ns ? ` in namespace ${ns}` : ''}`,
-                o.from,
-              );
-            views.push(store.view(kv, r));
-          }
-        } else {
-          const namesOnly = format === 'name' && !labelReqs;
-          const names: string[] = [];
-          for (const kv of store.keys(r, ns)) {
-            const id = store.identify(kv, r);
-            if (fieldSel && !fieldSel({ metadata: { name: id.name, namespace: id.namespace ?? '' } }))
-              continue;
-            // Listing names reads keys only: no value is read or decoded.
-            if (namesOnly) names.push(`${r.kind.toLowerCase()}${r.group ? `.${r.group}` : ''}/${id.name}`);
-            else views.push(store.view(kv, r));
-          }
-          if (namesOnly) {
-            if (names.length === 0)
-              process.stderr.write(`No resources found${ns ? ` in ${ns} namespace` : ''}.\n`);
-            else await out(names.join('\n') + '\n');
-            return;
-          }
         }
-        const rows: TableInput[] = [];
-        for (const v of views) {
-          if (!v.object) {
-            process.stderr.write(`lifeboat: ${v.key}: ${v.problem ?? 'not decodable'}\n`);
-            continue;
+        const total = perGroup.reduce((n, g) => n + g.rows.length + (g.names?.length ?? 0), 0);
+        if (total === 0 && format !== 'json' && format !== 'yaml') {
+          if (missing.length === 0) {
+            const ns = groups.every((g) => g.r.namespaced) ? nsOf(groups[0]!.r) : undefined;
+            process.stderr.write(`No resources found${ns ? ` in ${ns} namespace` : ''}.\n`);
           }
-          const meta = v.object.metadata as JsonObject | undefined;
-          if (labelReqs && !matchesSelector(meta?.labels as JsonObject | undefined, labelReqs)) continue;
-          if (v.unknownFields.length > 0) {
-            process.stderr.write(
-              `lifeboat: warning: ${v.key}: ${v.unknownFields.length} field(s) unknown to the schema (${v.unknownFields
-                .slice(0, 3)
-                .map((u) => `${u.path} #${u.num}`)
-                .join(', ')}) kept in the annotation lifeboat.io/unknown-fields\n`,
-            );
-          }
-          let obj = v.object;
-          if (v.unknownFields.length > 0) {
-            // Kept, not dropped: the raw fields travel with the object as an annotation.
-            const m = (obj.metadata ?? {}) as JsonObject;
-            const ann = (m.annotations ?? {}) as JsonObject;
-            obj = {
-              ...obj,
-              metadata: {
-                ...m,
-                annotations: { ...ann, 'lifeboat.io/unknown-fields': JSON.stringify(v.unknownFields) },
-              },
-            };
-          }
-          rows.push({ resource: r, object: present(obj, o) });
-        }
-        if (rows.length === 0 && format !== 'json' && format !== 'yaml') {
-          process.stderr.write(`No resources found${ns ? ` in ${ns} namespace` : ''}.\n`);
-          return;
-        }
-        if (format === 'json' || format === 'yaml') {
-          await out(
-            renderDocument(
-              rows.map((x) => x.object),
-              format,
-              wanted.length !== 1,
-            ),
-          );
+        } else if (format === 'json' || format === 'yaml') {
+          // One object named once prints as itself; anything else is a List, as kubectl prints it.
+          const single = targets.length === 1 && targets[0]!.names.length === 1 && groups.length === 1;
+          const objects = perGroup.flatMap((g) => g.rows.map((x) => x.object));
+          if (!(single && objects.length === 0)) await out(renderDocument(objects, format, !single));
         } else if (format === 'name') {
-          await out(rows.map((x) => nameOf(r, x.object)).join('\n') + '\n');
+          const lines = perGroup.flatMap((g) => g.names ?? g.rows.map((x) => nameOf(g.r, x.object)));
+          await out(lines.join('\n') + '\n');
         } else {
           const now = store.snapshotTime(snap.input.path);
           process.stderr.write(
             `lifeboat: AGE is measured from ${now.time.toISOString()} (${now.source}); revision ${store.revision}\n`,
           );
-          await out(
-            renderTable(rows, {
-              allNamespaces: !!o.allNamespaces && r.namespaced,
-              wide: format === 'wide',
-              now: now.time,
-            }),
-          );
+          // Several types: one table per kind, names as kind.group/name, a blank line between tables.
+          const withKind = groups.length > 1;
+          const tables = perGroup
+            .filter((g) => g.rows.length > 0)
+            .map((g) =>
+              renderTable(g.rows, {
+                allNamespaces: !!o.allNamespaces && g.r.namespaced,
+                wide: format === 'wide',
+                now: now.time,
+                withKind,
+              }),
+            );
+          await out(tables.join('\n'));
         }
+        if (missing.length > 0) throw new ObjectNotFoundError(missing, o.from, store.revision);
       } finally {
         snap.close();
       }
     });
+}
+
+/** One requested type with the names asked for (none: every object). */
+export interface GetTarget {
+  type: string;
+  names: string[];
+}
+
+/**
+ * kubectl's argument forms: `TYPE[,TYPE...] [NAME...]`, or only `TYPE/NAME` pairs (which cannot be mixed
+ * with bare names).
+ */
+export function parseTargets(resource: string, names: string[]): GetTarget[] {
+  const args = [resource, ...names];
+  if (args.some((a) => a.includes('/'))) {
+    return args.map((a) => {
+      const slash = a.indexOf('/');
+      if (slash <= 0 || slash === a.length - 1)
+        throw new UsageError(
+          `arguments in resource/name form must have a single resource and name, got '${a}' (use TYPE/NAME for every argument, or TYPE NAME...)`,
+        );
+      const type = a.slice(0, slash);
+      if (type.includes(','))
+        throw new UsageError(`'${a}': a comma-separated type list cannot be combined with /NAME`);
+      return { type, names: [a.slice(slash + 1)] };
+    });
+  }
+  const types = resource.split(',');
+  if (types.some((t) => t === ''))
+    throw new UsageError(`'${resource}': expected TYPE[,TYPE...] without empty entries`);
+  return types.map((type) => ({ type, names: [...names] }));
+}
+
+interface CollectOptions {
+  format: OutputFormat;
+  labelReqs: ReturnType<typeof parseSelector> | undefined;
+  fieldSel: ((o: JsonObject) => boolean) | undefined;
+  deleted: boolean;
+  present: { showManagedFields?: boolean; showSecrets?: boolean };
+}
+
+/** The objects of one resource as printed; `names` instead of rows when -o name could skip decoding. */
+function collect(
+  store: KubeStore,
+  r: ResourceInfo,
+  wanted: string[],
+  ns: string | undefined,
+  o: CollectOptions,
+): { rows: TableInput[]; names?: string[]; missing: string[] } {
+  const views: ObjectView[] = [];
+  const missing: string[] = [];
+  if (o.deleted) {
+    for (const v of store.deleted(r, ns)) {
+      if (wanted.length > 0 && !wanted.includes(v.name)) continue;
+      if (o.fieldSel && !o.fieldSel({ metadata: { name: v.name, namespace: v.namespace ?? '' } })) continue;
+      if (v.object) {
+        const meta = (v.object.metadata ?? {}) as JsonObject;
+        v.object = {
+          ...v.object,
+          metadata: {
+            ...meta,
+            annotations: {
+              ...((meta.annotations as JsonObject | undefined) ?? {}),
+              'lifeboat.io/deleted-at-revision': String(v.deletedAtRevision),
+            },
+          },
+        };
+      }
+      views.push(v);
+    }
+  } else if (wanted.length > 0) {
+    for (const n of wanted) {
+      const kv = store.value(Buffer.from(store.resources.key(r, n, ns)));
+      if (!kv) missing.push(qualifiedName(r, n, ns));
+      else views.push(store.view(kv, r));
+    }
+  } else {
+    const namesOnly = o.format === 'name' && !o.labelReqs;
+    const names: string[] = [];
+    for (const kv of store.keys(r, ns)) {
+      const id = store.identify(kv, r);
+      if (o.fieldSel && !o.fieldSel({ metadata: { name: id.name, namespace: id.namespace ?? '' } })) continue;
+      // Listing names reads keys only: no value is read or decoded.
+      if (namesOnly) names.push(`${r.kind.toLowerCase()}${r.group ? `.${r.group}` : ''}/${id.name}`);
+      else views.push(store.view(kv, r));
+    }
+    if (namesOnly) return { rows: [], names, missing };
+  }
+  const rows: TableInput[] = [];
+  for (const v of views) {
+    if (!v.object) {
+      process.stderr.write(`lifeboat: ${v.key}: ${v.problem ?? 'not decodable'}\n`);
+      continue;
+    }
+    const meta = v.object.metadata as JsonObject | undefined;
+    if (o.labelReqs && !matchesSelector(meta?.labels as JsonObject | undefined, o.labelReqs)) continue;
+    if (v.unknownFields.length > 0) {
+      process.stderr.write(
+        `lifeboat: warning: ${v.key}: ${v.unknownFields.length} field(s) unknown to the schema (${v.unknownFields
+          .slice(0, 3)
+          .map((u) => `${u.path} #${u.num}`)
+          .join(', ')}) kept in the annotation lifeboat.io/unknown-fields\n`,
+      );
+    }
+    let obj = v.object;
+    if (v.unknownFields.length > 0) {
+      // Kept, not dropped: the raw fields travel with the object as an annotation.
+      const m = (obj.metadata ?? {}) as JsonObject;
+      const ann = (m.annotations ?? {}) as JsonObject;
+      obj = {
+        ...obj,
+        metadata: {
+          ...m,
+          annotations: { ...ann, 'lifeboat.io/unknown-fields': JSON.stringify(v.unknownFields) },
+        },
+      };
+    }
+    rows.push({ resource: r, object: present(obj, o.present) });
+  }
+  return { rows, missing };
 }

@@ -5,7 +5,6 @@ import { withoutChurn, yamlDiff } from '../../kube/object-diff.js';
 import type { JsonObject, JsonValue } from '../../kube/render-proto.js';
 import { KubeStore } from '../../kube/store.js';
 import { openSnapshot } from '../../snapshot/index.js';
-import { UsageError } from '../../util/errors.js';
 import { present } from './get.js';
 import { out } from './output.js';
 
@@ -50,8 +49,7 @@ export function define(cmd: Command): void {
             etcdPrefix: o.etcdPrefix,
             ...(encryption ? { encryption } : {}),
           });
-          const r = store.resources.resolve(resource)[0];
-          if (!r) throw new UsageError(`unknown resource type "${resource}"`);
+          const r = store.resources.resolveOne(resource, o.from);
           const key = store.resources.key(r, name, r.namespaced ? (o.namespace ?? 'default') : undefined);
           const h = snap.db.mvcc.history(Buffer.from(key));
           process.stderr.write(

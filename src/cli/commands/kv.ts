@@ -193,13 +193,16 @@ export function define(cmd: Command): void {
               : mvcc.range(opts).kvs;
             const bo = new BufferedOut();
             const nl = Buffer.from('\n');
+            const empty = Buffer.alloc(0);
+            // bo.write returns a promise only when it wrote out: awaiting just those keeps the loop cheap.
             for (const kv of it) {
+              let p: Promise<void> | undefined;
               if (!o.printValueOnly) {
-                await bo.write(kv.key);
-                await bo.write(nl);
+                if ((p = bo.write(kv.key))) await p;
+                if ((p = bo.write(nl))) await p;
               }
-              await bo.write(kv.value ?? Buffer.alloc(0));
-              await bo.write(nl);
+              if ((p = bo.write(kv.value ?? empty))) await p;
+              if ((p = bo.write(nl))) await p;
             }
             await bo.flush();
             return;

@@ -24,9 +24,17 @@ export class BufferedOut {
   private chunk = Buffer.allocUnsafe(1 << 18);
   private size = 0;
 
-  async write(data: string | Buffer): Promise<void> {
+  /** Returns a promise only when it had to write out (await it then); undefined when it just copied. */
+  write(data: string | Buffer): Promise<void> | undefined {
     const b = typeof data === 'string' ? Buffer.from(data) : data;
-    if (this.size + b.length > this.chunk.length) await this.flush();
+    if (this.size + b.length > this.chunk.length || b.length >= this.chunk.length) return this.writeOut(b);
+    b.copy(this.chunk, this.size);
+    this.size += b.length;
+    return undefined;
+  }
+
+  private async writeOut(b: Buffer): Promise<void> {
+    await this.flush();
     if (b.length >= this.chunk.length) {
       await out(b);
       return;

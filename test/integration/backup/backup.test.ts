@@ -49,7 +49,7 @@ before(async () => {
     for (let i = 0; i < KEYS; i++) {
       // Every 10th value carries the secret 3 times: a repeated 64-byte random value.
       const v =
-        i % 10 === 0 ? Buffer.concat([secret, secret, secret]) : Buffer.from(`value-${i}-${'x'.repeat(200)}`);
+        i % 10 === 0 ? Buffer.concat([secret, secret, secret]) : Buffer.from(`value-${i}-${'x'.repeat(2000)}`);
       await c.put(`/registry/things/k${String(i).padStart(4, '0')}`, v);
     }
   } finally {
