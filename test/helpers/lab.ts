@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { etcdBinaries, kubernetesBinaries } from '../../src/lab/binaries.js';
 import { labStatus } from '../../src/lab/lab.js';
 import type { LabStatus } from '../../src/lab/supervisor.js';
+import { readState } from '../../src/lab/lab-files.js';
+import { stillRunning } from '../../src/lab/proc-identity.js';
+import { waitUntil } from './procs.js';
 
 export interface RunResult {
   code: number;
@@ -96,4 +99,19 @@ export async function leaderOf(
     : which === 'controllerManager'
       ? s.controllerManagerLeader
       : s.schedulerLeader;
+}
+
+/**
+ * SIGKILLs the lab's supervisor and reports, after up to 5 s, which of its recorded processes still run
+ * (the list is empty when pdeathsig took everything down). Returns how many were recorded as well.
+ */
+export async function killSupervisorAndCollectSurvivors(
+  dir: string,
+): Promise<{ recorded: number; left: number[] }> {
+  const st = readState(dir)!;
+  const ids = st.processes.flatMap((p) => (p.identity ? [p.identity] : []));
+  if (!ids.every(stillRunning)) throw new Error('a recorded lab process was not running before the kill');
+  process.kill(st.supervisor!.pid, 'SIGKILL');
+  await waitUntil(() => ids.every((p) => !stillRunning(p)), 5000);
+  return { recorded: ids.length, left: ids.filter(stillRunning).map((p) => p.pid) };
 }

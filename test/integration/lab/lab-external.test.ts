@@ -10,12 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { downLab, labRequest, labStatus, upLab, type LabUpResult } from '../../../src/lab/lab.js';
-import { readState } from '../../../src/lab/lab-files.js';
-import { stillRunning } from '../../../src/lab/proc-identity.js';
 import { RefusedError } from '../../../src/util/errors.js';
 import { runCli } from '../../helpers/cli.js';
-import { kubectl, waitFor } from '../../helpers/lab.js';
-import { waitUntil } from '../../helpers/procs.js';
+import { killSupervisorAndCollectSurvivors, kubectl, waitFor } from '../../helpers/lab.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeboat-lab-external-'));
 let up: LabUpResult;
@@ -141,17 +138,7 @@ test('a wiped etcd member is refused on start, pointing at member replacement', 
 });
 
 test('SIGKILL of the supervisor leaves no lab process after 5 s', async () => {
-  const st = readState(dir)!;
-  const ids = st.processes.flatMap((p) => (p.identity ? [p.identity] : []));
-  assert.ok(ids.length >= 8, `${ids.length} recorded running processes`);
-  assert.ok(ids.every(stillRunning));
-  process.kill(st.supervisor!.pid, 'SIGKILL');
-  const gone = await waitUntil(() => ids.every((p) => !stillRunning(p)), 5000);
-  assert.ok(
-    gone,
-    `still running 5 s after SIGKILL: ${ids
-      .filter(stillRunning)
-      .map((p) => p.pid)
-      .join(', ')}`,
-  );
+  const { recorded, left } = await killSupervisorAndCollectSurvivors(dir);
+  assert.ok(recorded >= 8, `${recorded} recorded running processes`);
+  assert.deepEqual(left, [], `still running 5 s after SIGKILL: ${left.join(', ')}`);
 });

@@ -15,8 +15,15 @@ import { downLab, labRequest, labStatus, upLab, type LabUpResult } from '../../.
 import { readConfig, readState } from '../../../src/lab/lab-files.js';
 import { seedLab } from '../../../src/lab/seed.js';
 import { stillRunning } from '../../../src/lab/proc-identity.js';
-import { etcdAddresses, etcdctl, kubectl, leaderOf, memberStatus, waitFor } from '../../helpers/lab.js';
-import { waitUntil } from '../../helpers/procs.js';
+import {
+  etcdAddresses,
+  etcdctl,
+  killSupervisorAndCollectSurvivors,
+  kubectl,
+  leaderOf,
+  memberStatus,
+  waitFor,
+} from '../../helpers/lab.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeboat-lab-stacked-'));
 let up: LabUpResult;
@@ -261,18 +268,9 @@ test('lab up on the stopped lab resumes on the kept PKI and data; SIGKILL of its
   assert.equal(readFileSync(join(dir, 'pki', 'ca.crt'), 'utf8'), caBefore, 'the CA is kept');
   const g = await kubectl(dir, ['get', 'configmap', 'survives-stop', '-o', 'jsonpath={.data.k}']);
   assert.equal(g.stdout, 'v', g.stderr);
-  const st = readState(dir)!;
-  const ids = st.processes.flatMap((p) => (p.identity ? [p.identity] : []));
-  assert.equal(ids.length, 15);
-  process.kill(st.supervisor!.pid, 'SIGKILL');
-  const gone = await waitUntil(() => ids.every((p) => !stillRunning(p)), 5000);
-  assert.ok(
-    gone,
-    `still running 5 s after SIGKILL: ${ids
-      .filter(stillRunning)
-      .map((p) => p.pid)
-      .join(', ')}`,
-  );
+  const { recorded, left } = await killSupervisorAndCollectSurvivors(dir);
+  assert.equal(recorded, 15);
+  assert.deepEqual(left, [], `still running 5 s after SIGKILL: ${left.join(', ')}`);
   const r = await downLab({ dir });
   assert.equal(r.forced, 0, 'nothing was left for lab down to kill');
   const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
