@@ -15,10 +15,24 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * Messages often quote untrusted input (a key, a bad JSON fragment, a content type read from a corrupt
+ * file): control characters are escaped so an error stays one printable line on any terminal.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    if (c === '\r') return '\\r';
+    return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
 export class LifeboatError extends Error {
   readonly exitCode: ExitCodeValue = ExitCode.failed;
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(printable(message), options);
     this.name = new.target.name;
   }
 }

@@ -32,3 +32,9 @@ test('errors carry their data and name the place', () => {
 test('oneLine folds multi-line messages', () => {
   assert.equal(oneLine(new Error('a\n  b\nc')), 'a b c');
 });
+
+test('messages quoting untrusted bytes stay one printable line', () => {
+  const e = new CorruptInputError('snap.db', "content type '\n\u0007apps/v1\u0012\u007f' is not supported");
+  assert.equal(e.message, "snap.db: content type '\\n\\x07apps/v1\\x12\\x7f' is not supported");
+  assert.doesNotMatch(e.message, /[\u0000-\u001f]/); // eslint-disable-line no-control-regex
+});
