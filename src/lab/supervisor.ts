@@ -76,6 +76,13 @@ interface CompRt {
   identity?: ProcessIdentity;
   address: string;
   logFile: string;
+  /** Restarts after unexpected exits since the last operator action (for the backoff). */
+  restarts?: number;
+}
+
+/** Backoff before restarting a component that exited on its own: 1 s, 2 s, 4 s … at most 30 s. */
+export function restartDelayMs(restarts: number): number {
+  return Math.min(30000, 1000 * 2 ** Math.min(restarts, 5));
 }
 
 export interface ComponentStatus {
@@ -422,12 +429,35 @@ export class Supervisor {
       if (x.proc === proc && x.state === 'running') {
         x.state = 'exited';
         void this.persist();
+        this.restartLater(x);
       }
     });
     this.log(`${x.component} on ${h.host} (${x.address}) up in ${Date.now() - started} ms, pid ${proc.pid}`);
   }
 
+  /**
+   * A component that exits on its own (not through kill/stop/wipe) is restarted with backoff, as kubelet
+   * restarts static pods and systemd units with Restart=always: kube-controller-manager and kube-scheduler
+   * exit by design when they lose their leader lease. Operator-injected failures stay as injected.
+   */
+  private restartLater(x: CompRt): void {
+    const delay = restartDelayMs(x.restarts ?? 0);
+    x.restarts = (x.restarts ?? 0) + 1;
+    this.log(`${x.component} on ${x.host.host} exited on its own; restarting in ${delay} ms`);
+    setTimeout(() => {
+      if (this.shuttingDown || x.state !== 'exited') return;
+      this.startComp(x).catch((err: unknown) => {
+        this.log(`restart of ${x.component} on ${x.host.host} failed: ${(err as Error).message}`);
+        if (x.state !== 'running') {
+          x.state = 'exited';
+          this.restartLater(x);
+        }
+      });
+    }, delay).unref();
+  }
+
   private async stopComp(x: CompRt, how: 'kill' | 'stop'): Promise<void> {
+    x.restarts = 0;
     if (x.proc?.running) {
       x.state = how === 'kill' ? 'killed' : 'stopped';
       await x.proc.stop(how === 'kill' ? 'SIGKILL' : 'SIGTERM', 10000);
