@@ -29,6 +29,8 @@ export const groups: CommandGroup[] = [
     examples: [
       'lifeboat get cm -n kube-system --from snap.db',
       'lifeboat get deploy web -o yaml --from snap.db',
+      'lifeboat get deploy,cm -n shop --from snap.db',
+      'lifeboat get cm/settings deploy/web -n shop -o yaml --from snap.db',
       'lifeboat get secrets -A --from snap.db --encryption-config enc.yaml',
     ],
     load: () => import('./commands/get.js'),

@@ -222,28 +222,31 @@ function readTimeFixups(object: JsonObject, typeMeta: TypeMeta): boolean {
 /**
  * Rewrites every Quantity of a JSON-decoded typed object to `String(ParseQuantity(text))`, as kube-apiserver
  * does when it decodes a JSON-stored object into its Go type and encodes it again (a quantity stored as a
- * JSON number becomes a string too). Protobuf-stored quantities need no such step: see quantity.ts.
+ * JSON number becomes a string too), and rounds core/v1 ResourceList values up to milli-units as
+ * SetDefaults_ResourceList does on every decode. Protobuf-stored quantities need no such step: see quantity.ts.
  */
 export function canonicalizeQuantities(
   schema: KubeSchema,
   expr: TypeExpr,
   v: JsonValue | undefined,
-  seen = 0,
+  depth = 0,
+  resourceList = false,
 ): JsonValue | undefined {
-  if (v === undefined || v === null || seen > 64) return v;
+  if (v === undefined || v === null || depth > 64) return v;
   switch (expr.t) {
     case 'scalar':
       return v;
     case 'ptr':
-      return canonicalizeQuantities(schema, expr.elem, v, seen + 1);
+      return canonicalizeQuantities(schema, expr.elem, v, depth + 1, resourceList);
     case 'slice':
       if (Array.isArray(v))
-        for (let i = 0; i < v.length; i++) v[i] = canonicalizeQuantities(schema, expr.elem, v[i], seen + 1)!;
+        for (let i = 0; i < v.length; i++) v[i] = canonicalizeQuantities(schema, expr.elem, v[i], depth + 1)!;
       return v;
     case 'map': {
       const o = asObj(v);
       if (o)
-        for (const k of Object.keys(o)) o[k] = canonicalizeQuantities(schema, expr.elem, o[k], seen + 1)!;
+        for (const k of Object.keys(o))
+          o[k] = canonicalizeQuantities(schema, expr.elem, o[k], depth + 1, resourceList)!;
       return v;
     }
     case 'ref': {
@@ -251,21 +254,27 @@ export function canonicalizeQuantities(
       if (!t) return v;
       if (t.special === 'Quantity') {
         if (typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint')
-          return canonicalQuantity(String(v).trim()) ?? v;
+          return canonicalQuantity(String(v).trim(), { roundUpMilli: resourceList }) ?? v;
         return v;
       }
       if (t.special) return v;
       const o = asObj(v);
       if (!o) return v;
+      // Every map of quantities in core/v1 is a v1.ResourceList (the schema flattens the named type).
+      const core = expr.name.startsWith(CORE_V1);
       for (const f of t.fields) {
-        if (f.inline) canonicalizeQuantities(schema, f.expr, o, seen + 1);
+        const list = core && f.expr.t === 'map' && f.expr.elem.t === 'ref' && f.expr.elem.name === QUANTITY;
+        if (f.inline) canonicalizeQuantities(schema, f.expr, o, depth + 1);
         else if (f.json && Object.prototype.hasOwnProperty.call(o, f.json))
-          o[f.json] = canonicalizeQuantities(schema, f.expr, o[f.json], seen + 1)!;
+          o[f.json] = canonicalizeQuantities(schema, f.expr, o[f.json], depth + 1, list)!;
       }
       return v;
     }
   }
 }
+
+const CORE_V1 = 'k8s.io/api/core/v1.';
+const QUANTITY = 'k8s.io/apimachinery/pkg/api/resource.Quantity';
 
 export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObject {
   const schema = opts.schema ?? kubeSchema();
@@ -338,10 +347,14 @@ export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObj
       object = new JsonRenderer(ctx).struct(CRD_V1_TYPE, crdV1beta1ToV1(object), '');
       typed = true;
     } else if (schema.kind(storedApiVersion, kind)) {
-      // APIServices and JSON-storage built-ins: written by Go's typed encoder and printed as stored, except
-      // that quantities are re-printed as the apiserver's decode/encode round trip prints them.
+      // APIServices and JSON-storage built-ins: kube-apiserver decodes them into the Go type and encodes
+      // that again, so they print through the type (field order, zero values of non-omitempty fields such
+      // as `status: {}`), with quantities re-printed and the same read-time fixups as protobuf objects.
       typed = true;
-      canonicalizeQuantities(schema, parseTypeExpr(schema.kind(storedApiVersion, kind)!.type), object);
+      const typeName = schema.kind(storedApiVersion, kind)!.type;
+      canonicalizeQuantities(schema, parseTypeExpr(typeName), object);
+      readTimeFixups(object, { apiVersion: storedApiVersion, kind });
+      object = new JsonRenderer(ctx).struct(typeName, object, '');
     }
     if (opts.modRevision !== undefined)
       setMetadataField(object, 'resourceVersion', opts.modRevision.toString(), schema, typed);

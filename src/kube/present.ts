@@ -148,7 +148,7 @@ function cell(v: JsonValue[]): string {
   return v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x))).join(',');
 }
 
-type Column = { name: string; wide?: boolean; value: (o: JsonObject) => string };
+type Column = { name: string; wide?: boolean; value: (o: JsonObject, now: Date) => string };
 
 function str(v: JsonValue | undefined, dflt = '<none>'): string {
   return v === undefined || v === null || v === '' ? dflt : String(v);
@@ -374,14 +374,33 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
   ],
 };
 
-function columnsFor(r: ResourceInfo | undefined, kind: string, wide: boolean): Column[] {
+/**
+ * The columns of a kind. Custom resources whose CRD declares additionalPrinterColumns show exactly those
+ * (in order; `date` columns as ages; priority > 0 only with -o wide) and no implicit AGE, as the apiextensions
+ * table convertor serves them; everything else gets AGE after its own columns.
+ */
+function columnsFor(
+  r: ResourceInfo | undefined,
+  kind: string,
+  wide: boolean,
+): { cols: Column[]; age: boolean } {
   if (r?.printerColumns && r.printerColumns.length > 0) {
-    return r.printerColumns
+    const cols = r.printerColumns
       .filter((c) => wide || !c.priority)
-      .filter((c) => c.jsonPath !== '.metadata.creationTimestamp')
-      .map((c) => ({ name: c.name.toUpperCase(), value: (o: JsonObject) => cell(jsonPath(o, c.jsonPath)) }));
+      .map((c) => ({
+        name: c.name.toUpperCase(),
+        value: (o: JsonObject, now: Date): string => {
+          const v = jsonPath(o, c.jsonPath);
+          if (c.type === 'date' && v.length === 1 && typeof v[0] === 'string') {
+            const t = new Date(v[0]);
+            if (!Number.isNaN(t.getTime())) return humanAge(t, now);
+          }
+          return cell(v);
+        },
+      }));
+    return { cols, age: false };
   }
-  return (BUILTIN_COLUMNS[kind] ?? []).filter((c) => wide || !c.wide);
+  return { cols: (BUILTIN_COLUMNS[kind] ?? []).filter((c) => wide || !c.wide), age: true };
 }
 
 export interface TableInput {
@@ -396,7 +415,7 @@ export function renderTable(
 ): string {
   if (rows.length === 0) return '';
   const kind = String(rows[0]!.object.kind ?? '');
-  const cols = columnsFor(rows[0]!.resource, kind, opts.wide);
+  const { cols, age } = columnsFor(rows[0]!.resource, kind, opts.wide);
   // kubectl puts the -o wide columns of built-in kinds after AGE.
   const main = cols.filter((c) => !c.wide);
   const extra = cols.filter((c) => c.wide);
@@ -404,7 +423,7 @@ export function renderTable(
     ...(opts.allNamespaces ? ['NAMESPACE'] : []),
     'NAME',
     ...main.map((c) => c.name),
-    'AGE',
+    ...(age ? ['AGE'] : []),
     ...extra.map((c) => c.name),
   ];
   const lines = rows.map(({ object }) => {
@@ -413,9 +432,9 @@ export function renderTable(
     return [
       ...(opts.allNamespaces ? [str(meta.namespace, '')] : []),
       opts.withKind ? nameOf(rows[0]!.resource, object) : String(meta.name ?? ''),
-      ...main.map((c) => c.value(object)),
-      created ? humanAge(created, opts.now) : '<unknown>',
-      ...extra.map((c) => c.value(object)),
+      ...main.map((c) => c.value(object, opts.now)),
+      ...(age ? [created ? humanAge(created, opts.now) : '<unknown>'] : []),
+      ...extra.map((c) => c.value(object, opts.now)),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));

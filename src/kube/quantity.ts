@@ -3,7 +3,7 @@
  *
  * ParseQuantity keeps the input text when it is already "canonical enough" (an integer mantissa without
  * trailing 000 and a decimal exponent that is a multiple of 3, or a binary suffix on a value that is not a
- * multiple of 8); otherwise it rounds the value up to a multiple of 10^-9, caps it at 2^63-1 and String()
+ * multiple of 8); otherwise it rounds the value up to a multiple of 10^-9, caps BinarySI values at 2^63-1 and String()
  * prints the canonical form: the mantissa with its factors of 10 (or 1024) moved into an SI suffix (n u m
  * "" k M G T P E, Ki … Ei) or an `e<exp>` exponent, keeping the input's format (DecimalSI, BinarySI,
  * DecimalExponent). BinarySI values below 1024 or with a fraction print as DecimalSI.
@@ -12,7 +12,8 @@
  * ParseQuantity). Everything kube-apiserver itself wrote is already a fixed point of it — it stores
  * String() of a parsed quantity, and String(ParseQuantity(String(q))) == String(q) — so Lifeboat prints
  * protobuf quantities as stored and applies it only to JSON-stored built-in objects, whose text may come from
- * elsewhere (see docs/kubernetes-objects.md).
+ * elsewhere (see docs/kubernetes-objects.md). Quantities in core/v1 ResourceLists are also rounded up to
+ * milli-units on every decode (SetDefaults_ResourceList): `roundUpMilli`.
  */
 
 type Format = 'DecimalSI' | 'BinarySI' | 'DecimalExponent';
@@ -80,7 +81,7 @@ function removeFactors(v: bigint, base: bigint): { v: bigint; times: number } {
  * Go's `resource.MustParse(s).String()`; undefined when apimachinery would reject the text (the caller then
  * leaves it as it is).
  */
-export function canonicalQuantity(str: string): string | undefined {
+export function canonicalQuantity(str: string, opts: { roundUpMilli?: boolean } = {}): string | undefined {
   const p = split(str);
   if (!p) return undefined;
   const s = interpret(p.suffix);
@@ -100,18 +101,24 @@ export function canonicalQuantity(str: string): string | undefined {
     scale = s.exponent;
     precision = 18 - (p.num.length + p.denom.length);
   }
+  let fastScale: number | undefined;
+  let cached = false;
   if (precision >= 0) {
     scale -= p.denom.length;
     if (scale >= -9) {
       const shifted = p.num + p.denom;
       const value = BigInt(shifted);
       if (value <= MAX_INT64 && value * mantissa <= MAX_INT64) {
-        if (s.format === 'BinarySI') {
-          if (s.exponent % 10 === 0 && (value & 7n) !== 0n) return str;
-        } else if (scale % 3 === 0 && !shifted.endsWith('000') && shifted[0] !== '0') return str;
+        fastScale = scale;
+        if (s.format === 'BinarySI') cached = s.exponent % 10 === 0 && (value & 7n) !== 0n;
+        else cached = scale % 3 === 0 && !shifted.endsWith('000') && shifted[0] !== '0';
       }
     }
   }
+  // Quantity.RoundUp(-3) (core/v1 SetDefaults_ResourceList) keeps an int64 amount already at scale >= -3,
+  // text included; anything else is rounded up to a multiple of 10^-3 and printed afresh.
+  const roundMilli = !!opts.roundUpMilli && !(fastScale !== undefined && fastScale >= -3);
+  if (cached && !roundMilli) return str;
   // value = sign · unscaled · 10^-sc
   let unscaled = BigInt(p.num + p.denom);
   let sc = p.denom.length;
@@ -123,9 +130,18 @@ export function canonicalQuantity(str: string): string | undefined {
     unscaled = (unscaled + d - 1n) / d;
     sc = 9;
   }
-  if (sc <= 0 ? unscaled * pow10(-sc) > MAX_INT64 : unscaled > MAX_INT64 * pow10(sc)) {
+  // Only BinarySI amounts are capped (at 2^63-1).
+  if (
+    s.format === 'BinarySI' &&
+    (sc <= 0 ? unscaled * pow10(-sc) > MAX_INT64 : unscaled > MAX_INT64 * pow10(sc))
+  ) {
     unscaled = MAX_INT64;
     sc = 0;
+  }
+  if (roundMilli && unscaled !== 0n && sc > 3) {
+    const d = pow10(sc - 3);
+    unscaled = (unscaled + d - 1n) / d;
+    sc = 3;
   }
   let format = s.format;
   if (format === 'BinarySI' && unscaled > 0n && (sc <= 0 ? false : unscaled < pow10(sc)))

@@ -111,13 +111,17 @@ export function define(cmd: Command): void {
           ...(encryption ? { encryption } : {}),
         });
         // Resolve every type first: an unknown one fails before anything is printed, as kubectl does.
+        // Consecutive arguments of one type form one group; kubectl starts a new table whenever the
+        // type changes (cm/a deploy/web cm/b prints three tables).
         const groups: { r: ResourceInfo; names: string[] }[] = [];
         for (const t of targets) {
           const r = store.resources.resolveOne(t.type, o.from);
-          const g = groups.find((x) => x.r === r);
-          if (g) g.names.push(...t.names.filter((n) => !g.names.includes(n)));
+          const g = groups.at(-1);
+          if (g && g.r === r && t.names.length > 0 && g.names.length > 0)
+            g.names.push(...t.names.filter((n) => !g.names.includes(n)));
           else groups.push({ r, names: [...t.names] });
         }
+        const distinctTypes = new Set(groups.map((g) => g.r)).size;
         const nsOf = (r: ResourceInfo): string | undefined =>
           r.namespaced && !o.allNamespaces ? (o.namespace ?? 'default') : undefined;
         const missing: string[] = [];
@@ -146,7 +150,7 @@ export function define(cmd: Command): void {
           }
         } else if (format === 'json' || format === 'yaml') {
           // One object named once prints as itself; anything else is a List, as kubectl prints it.
-          const single = targets.length === 1 && targets[0]!.names.length === 1 && groups.length === 1;
+          const single = targets.length === 1 && targets[0]!.names.length === 1;
           const objects = perGroup.flatMap((g) => g.rows.map((x) => x.object));
           if (!(single && objects.length === 0)) await out(renderDocument(objects, format, !single));
         } else if (format === 'name') {
@@ -158,7 +162,7 @@ export function define(cmd: Command): void {
             `lifeboat: AGE is measured from ${now.time.toISOString()} (${now.source}); revision ${store.revision}\n`,
           );
           // Several types: one table per kind, names as kind.group/name, a blank line between tables.
-          const withKind = groups.length > 1;
+          const withKind = distinctTypes > 1;
           const tables = perGroup
             .filter((g) => g.rows.length > 0)
             .map((g) =>

@@ -17,7 +17,8 @@ const CASES: [string, string][] = [
   ['1.5e3', '1500'],
   ['0.0000000001', '1n'],
   ['0Mi', '0'],
-  ['9223372036854775808', '9223372036854775807'],
+  ['9223372036854775808', '9223372036854775808'],
+  ['8Ei', '9223372036854775807'],
   // Kept verbatim: ParseQuantity's fast path caches text that already looks canonical.
   ['100m', '100m'],
   ['1G', '1G'],
@@ -51,11 +52,31 @@ const podJson = (cpu: unknown, memory: unknown): Buffer =>
     }),
   );
 
+test('core/v1 ResourceList values are also rounded up to milli-units (SetDefaults_ResourceList)', () => {
+  const milli = (x: string): string | undefined => canonicalQuantity(x, { roundUpMilli: true });
+  assert.equal(milli('0.0000000001'), '1m');
+  assert.equal(milli('1.0001'), '1001m');
+  assert.equal(milli('100u'), '1m');
+  assert.equal(milli('1500u'), '2m');
+  // Already at milli scale or coarser: untouched, the cached text included.
+  assert.equal(milli('100m'), '100m');
+  assert.equal(milli('+1M'), '+1M');
+  assert.equal(milli('1.5'), '1500m');
+  assert.equal(canonicalQuantity('100u'), '100u');
+});
+
 test('JSON-stored built-ins get the quantities kube-apiserver prints after decoding them', () => {
   const o = decodeObject(podJson('1.5', '1024Mi'), { key: '/registry/pods/ns/p' }).object as any;
   const c = o.spec.containers[0];
   assert.deepEqual(c.resources, { limits: { cpu: '1500m', memory: '1Gi' }, requests: { cpu: '1500m' } });
   assert.deepEqual(o.spec.overhead, { cpu: '1500m' });
+  // Printed through the Go type as the apiserver re-encodes it: a struct field that is not a pointer is
+  // never omitted (status: {}), fields take the struct's order.
+  assert.deepEqual(o.status, {});
+  assert.deepEqual(Object.keys(o), ['kind', 'apiVersion', 'metadata', 'spec', 'status']);
+  // Requests/limits are ResourceLists: rounded up to milli-units as the apiserver's defaulting does.
+  const tiny = decodeObject(podJson('0.0001', '1.5Ki'), { key: '/registry/pods/ns/p' }).object as any;
+  assert.deepEqual(tiny.spec.containers[0].resources.limits, { cpu: '1m', memory: '1536' });
   // A quantity stored as a JSON number is printed as a string, as Quantity.MarshalJSON does.
   const n = decodeObject(podJson(2, '512Mi'), { key: '/registry/pods/ns/p' }).object as any;
   assert.deepEqual(n.spec.containers[0].resources.limits, { cpu: '2', memory: '512Mi' });
