@@ -1,6 +1,7 @@
 /**
  * Backup benchmark: a single-member TLS etcd 3.6 filled with ~1 GiB (or 16 MiB with --smoke) of
- * Kubernetes-like values, then, with wall time and CPU seconds (user+sys of the command's processes):
+ * Kubernetes-like values in the snapshot reader's fixture A shape (1,400 values of 700 KB and 100,000 small
+ * keys per GiB), then, with wall time and CPU seconds (user+sys of the command's processes):
  *   1. etcdctl snapshot save
  *   2. lifeboat backup create → directory, age, --compress none
  *   3. … zstd level 1        4. … gzip (no target)
@@ -11,7 +12,7 @@
  *   node dist/bench/backup.js [--smoke] [--mib N]
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -86,7 +87,7 @@ async function stageCosts(file: string): Promise<Measure[]> {
   const drain = async (r: Readable) => {
     for await (const _ of r as AsyncIterable<Buffer>) void _;
   };
-  const read = () => createReadStream(file, { highWaterMark: 32 * 1024 });
+  const read = () => createReadStream(file, { highWaterMark: 1 << 20 });
   const stages: [string, () => Promise<unknown>][] = [
     ['read file', () => drain(read())],
     [
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
   const h = await Harness.start({ etcdMembers: 1, etcdArgs: ['--quota-backend-bytes=8589934592'] });
   const minio = await Minio.start();
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-bench-'));
+  const spoolDir = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/lifeboat-bench-spool-') : dir;
   const results: Measure[] = [];
   let stages: Measure[] | undefined;
   try {
@@ -124,15 +126,27 @@ async function main(): Promise<void> {
       dialTimeoutMs: 5000,
       commandTimeoutMs: 60_000,
     });
-    const valueSize = 256 * 1024;
-    const count = Math.ceil((targetMiB * 1024 * 1024) / valueSize);
+    // The snapshot reader issue's fixture A shape: 1,400 values of 700 KB and 100,000 small keys per GiB.
+    const valueSize = 700 * 1000;
+    const count = Math.ceil((1400 * targetMiB) / 1024);
+    const small = Math.ceil((100_000 * targetMiB) / 1024);
     const fillStart = Date.now();
-    for (let i = 0; i < count; i++)
-      await c.put(`/registry/configmaps/bench/cm-${i}`, kubeLikeValue(i, valueSize));
+    const parallel = async (n: number, width: number, fn: (i: number) => Promise<unknown>) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: width }, async () => {
+          while (next < n) await fn(next++);
+        }),
+      );
+    };
+    await parallel(count, 4, (i) => c.put(`/registry/configmaps/bench/cm-${i}`, kubeLikeValue(i, valueSize)));
+    await parallel(small, 32, (i) =>
+      c.put(`/registry/pods/ns-${i % 100}/pod-${i}`, kubeLikeValue(count + i, 200 + (i % 300))),
+    );
     const st = await c.status();
     c.close();
     process.stderr.write(
-      `filled ${count} values in ${((Date.now() - fillStart) / 1000).toFixed(1)} s; db ${st.dbSize} bytes\n`,
+      `filled ${count} values and ${small} small keys in ${((Date.now() - fillStart) / 1000).toFixed(1)} s; db ${st.dbSize} bytes\n`,
     );
     await minio.createBucket('bench');
     const env = minio.env();
@@ -167,7 +181,9 @@ async function main(): Promise<void> {
           compress,
           ...(level ? ['--compress-level', level] : []),
           '--no-discover',
-          ...(name.includes('--no-spool') ? ['--no-spool'] : []),
+          // The harness's etcd keeps its data under tmpdir(): a spool there is refused as sharing etcd's
+          // filesystem, so the spool goes to another filesystem (tmpfs when there is one).
+          ...(name.includes('--no-spool') ? ['--no-spool'] : ['--spool-dir', spoolDir]),
         ],
         env,
       );
@@ -212,6 +228,7 @@ async function main(): Promise<void> {
     await minio.stop();
     await h.stop();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(spoolDir, { recursive: true, force: true });
   }
   const base = results[0]!;
   const s3base = results[results.length - 1]!;

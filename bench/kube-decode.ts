@@ -6,15 +6,21 @@
  * values of those objects are then copied under new keys straight into etcd until the store holds ≥ 100,000
  * objects (`--smoke`: ≈ 2,000), and `etcdctl snapshot save` writes the file. `--fixture FILE` reuses one.
  *
- * auger (github.com/etcd-io/auger, the usual comparison) cannot be built here: the Go module proxy answers
- * 403 for it, so its column is reported as unavailable rather than measured.
+ * auger (github.com/etcd-io/auger, the usual comparison) cannot be fetched by `go` here: the Go module proxy
+ * answers 403 for it, so scripts/install-binaries does not build it. When an auger binary is present anyway
+ * (`LIFEBOAT_AUGER=/path/to/auger`, else ${XDG_CACHE_HOME:-~/.cache}/lifeboat/auger-fetched/auger; see
+ * docs/binaries.md) it runs on the same file in the same run: `auger extract -f FILE --keys-by-prefix /registry/`
+ * with `--fields=key,value` (every value converted to JSON and printed, one line per object; a value auger cannot
+ * decode prints `null`) and with the default `--fields=key` (auger still converts every value to JSON, then prints
+ * only the key). Throughput is compared on process wall time (open + decode + exit) for both tools. Without a
+ * binary its column says why it is unavailable.
  *
  * Run: npx tsc -p . && node dist/bench/kube-decode.js [--smoke] [--runs N] [--fixture FILE] [--keep DIR]
  *      node dist/bench/kube-decode.js --decode FILE     (one measured pass; prints {objects, seconds})
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EtcdClient } from '../src/etcd-client/client.js';
 import { prefixRangeEnd } from '../src/etcd/index.js';
@@ -60,18 +66,112 @@ async function decodeAll(file: string): Promise<void> {
   process.stdout.write(JSON.stringify({ objects, failed, seconds, jsonBytes: bytes }) + '\n');
 }
 
-function timed(cmd: string, argv: string[]): Promise<{ stdout: string; rssKiB: number; code: number }> {
+interface Timed {
+  stdout: string;
+  /** With countLines: complete stdout lines, and those ending in " null" (auger's undecodable value). */
+  lines: number;
+  nullLines: number;
+  rssKiB: number;
+  wallSeconds: number;
+  code: number;
+  stderr: string;
+}
+
+function timed(cmd: string, argv: string[], opts: { countLines?: boolean } = {}): Promise<Timed> {
   return new Promise((resolve) => {
+    const started = process.hrtime.bigint();
     const child = spawn('/usr/bin/time', ['-f', '%M', cmd, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    let lines = 0;
+    let nullLines = 0;
+    let tail = Buffer.alloc(0); // last bytes of the previous chunk, to see " null" across chunk boundaries
+    const nullEnd = Buffer.from(' null');
+    child.stdout.on('data', (c: Buffer) => {
+      if (!opts.countLines) {
+        stdout += c.toString();
+        return;
+      }
+      const buf = tail.length ? Buffer.concat([tail, c]) : c;
+      let from = tail.length;
+      for (let i = buf.indexOf(0x0a, from); i >= 0; i = buf.indexOf(0x0a, from)) {
+        lines++;
+        if (i >= nullEnd.length && buf.subarray(i - nullEnd.length, i).equals(nullEnd)) nullLines++;
+        from = i + 1;
+      }
+      tail = Buffer.from(buf.subarray(Math.max(0, buf.length - nullEnd.length)));
+    });
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('close', (code) => {
-      const lines = stderr.trim().split('\n');
-      resolve({ stdout, rssKiB: Number(lines[lines.length - 1]), code: code ?? 1 });
+      const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const errLines = stderr.trim().split('\n');
+      resolve({
+        stdout,
+        lines,
+        nullLines,
+        rssKiB: Number(errLines[errLines.length - 1]),
+        wallSeconds,
+        code: code ?? 1,
+        stderr: errLines.slice(0, -1).join('\n'),
+      });
     });
   });
+}
+
+/** The auger binary to compare with, or why there is none. */
+function augerBinary(): { path: string } | { unavailable: string } {
+  const fromEnv = process.env['LIFEBOAT_AUGER'];
+  const cache = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
+  const path = fromEnv || join(cache, 'lifeboat', 'auger-fetched', 'auger');
+  const proxy = 'github.com/etcd-io/auger cannot be fetched: the Go module proxy answers 403';
+  if (!existsSync(path)) {
+    return {
+      unavailable: fromEnv
+        ? `LIFEBOAT_AUGER=${fromEnv} does not exist`
+        : `${proxy}; no binary at ${path} (set LIFEBOAT_AUGER to use one built elsewhere)`,
+    };
+  }
+  try {
+    accessSync(path, constants.X_OK);
+    if (!statSync(path).isFile()) throw new Error('not a file');
+  } catch {
+    return { unavailable: `${path} is not an executable file` };
+  }
+  return { path };
+}
+
+interface AugerResult {
+  command: string;
+  objects: number;
+  undecodable: number | null;
+  seconds: number;
+  objectsPerSecond: number;
+  peakRssMiB: number;
+}
+
+function augerArgv(file: string, fields: string): string[] {
+  return ['extract', '-f', file, '--keys-by-prefix', '/registry/', `--fields=${fields}`];
+}
+
+async function augerOnce(bin: string, file: string, fields: string): Promise<Timed> {
+  const argv = augerArgv(file, fields);
+  const t = await timed(bin, argv, { countLines: true });
+  if (t.code !== 0) throw new Error(`auger ${argv.join(' ')} failed (exit ${t.code}): ${t.stderr}`);
+  return t;
+}
+
+function augerSummary(file: string, fields: string, results: Timed[]): AugerResult {
+  const sorted = [...results].sort((a, b) => a.wallSeconds - b.wallSeconds);
+  const med = sorted[Math.floor(sorted.length / 2)]!;
+  return {
+    command: `auger ${augerArgv(file, fields).join(' ')}`,
+    objects: med.lines,
+    // Only the value column shows a failed conversion (as `null`); with --fields=key it is invisible.
+    undecodable: fields.includes('value') ? med.nullLines : null,
+    seconds: +med.wallSeconds.toFixed(3),
+    objectsPerSecond: Math.round(med.lines / med.wallSeconds),
+    peakRssMiB: +(Math.max(...results.map((r) => r.rssKiB)) / 1024).toFixed(1),
+  };
 }
 
 async function buildFixture(target: number, dir: string): Promise<string> {
@@ -133,26 +233,54 @@ async function main(): Promise<void> {
       process.stderr.write(`building fixture (${smoke ? '≈2,000' : '≥100,000'} objects)...\n`);
       file = await buildFixture(smoke ? 2000 : 100000, dir);
     }
-    const results: { objects: number; seconds: number; rssKiB: number }[] = [];
+    const bin = augerBinary();
+    if ('path' in bin) process.stderr.write(`auger: ${bin.path}\n`);
+    const augerRuns: { values: Timed[]; keys: Timed[] } = { values: [], keys: [] };
+    const results: { objects: number; seconds: number; wallSeconds: number; rssKiB: number }[] = [];
+    // Runs are interleaved (Lifeboat, auger values, auger keys) so that both tools see the same machine load.
     for (let i = 0; i < runs; i++) {
       const t = await timed(process.execPath, [process.argv[1]!, '--decode', file]);
       if (t.code !== 0) throw new Error(`decode run failed: ${t.stdout}`);
       const r = JSON.parse(t.stdout) as { objects: number; failed: number; seconds: number };
       if (r.failed > 0) throw new Error(`${r.failed} objects failed to decode`);
-      results.push({ objects: r.objects, seconds: r.seconds, rssKiB: t.rssKiB });
+      results.push({ objects: r.objects, seconds: r.seconds, wallSeconds: t.wallSeconds, rssKiB: t.rssKiB });
+      if ('path' in bin) {
+        augerRuns.values.push(await augerOnce(bin.path, file, 'key,value'));
+        augerRuns.keys.push(await augerOnce(bin.path, file, 'key'));
+      }
     }
-    results.sort((a, b) => a.seconds - b.seconds);
+    results.sort((a, b) => a.wallSeconds - b.wallSeconds);
     const med = results[Math.floor(results.length / 2)]!;
+    const lifeboat = {
+      seconds: +med.seconds.toFixed(3),
+      objectsPerSecond: Math.round(med.objects / med.seconds),
+      wallSeconds: +med.wallSeconds.toFixed(3),
+      objectsPerSecondWall: Math.round(med.objects / med.wallSeconds),
+      peakRssMiB: +(Math.max(...results.map((r) => r.rssKiB)) / 1024).toFixed(1),
+    };
+    let auger: Record<string, unknown>;
+    let ratio: Record<string, number> | string;
+    if ('path' in bin) {
+      const values = augerSummary(file, 'key,value', augerRuns.values);
+      const keys = augerSummary(file, 'key', augerRuns.keys);
+      auger = { binary: bin.path, values, keys };
+      ratio = {
+        // Lifeboat objects/s ÷ auger objects/s, both on process wall time.
+        lifeboatOverAugerValues: +(lifeboat.objectsPerSecondWall / values.objectsPerSecond).toFixed(2),
+        lifeboatOverAugerKeys: +(lifeboat.objectsPerSecondWall / keys.objectsPerSecond).toFixed(2),
+        peakRssLifeboatOverAugerValues: +(lifeboat.peakRssMiB / values.peakRssMiB).toFixed(2),
+      };
+    } else {
+      auger = bin;
+      ratio = 'auger unavailable';
+    }
     const report = {
       file,
       fileMiB: +(statSync(file).size / 2 ** 20).toFixed(1),
       objects: med.objects,
-      lifeboat: {
-        seconds: +med.seconds.toFixed(3),
-        objectsPerSecond: Math.round(med.objects / med.seconds),
-        peakRssMiB: +(Math.max(...results.map((r) => r.rssKiB)) / 1024).toFixed(1),
-      },
-      auger: { unavailable: 'github.com/etcd-io/auger cannot be fetched: the Go module proxy answers 403' },
+      lifeboat,
+      auger,
+      ratio,
       runs,
     };
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');

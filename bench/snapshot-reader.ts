@@ -6,9 +6,11 @@
  *   --prefix, keys only and with values).
  * Fixture A (default): about 1 GiB — 1,400 values of 700 KB plus 100k small keys, written through a real
  * etcd 3.5 and saved with etcdctl. `--smoke`: 14 values and 1,000 keys (≤ 60 s). `--fixture FILE` reuses a
- * snapshot; `--keep DIR` keeps the built fixture there.
+ * snapshot; `--keep DIR` keeps the built fixture there (and reuses it on the next run). `--fixture-b`:
+ * fixture B instead (1 M revisions of 0.5–20 KB values over 200k keys, compacted; --smoke: 10k over 2k).
  *
- * Run: npx tsc -p . && node dist/bench/snapshot-reader.js [--smoke] [--runs N] [--fixture FILE] [--keep DIR]
+ * Run: npx tsc -p . && node dist/bench/snapshot-reader.js [--smoke] [--fixture-b] [--runs N] [--fixture FILE]
+ *      [--keep DIR]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -121,6 +123,65 @@ async function buildFixture(dir: string, smoke: boolean): Promise<string> {
   }
 }
 
+/**
+ * Fixture B: `rounds` × `keys` revisions of 0.5–20 KB values (uniform) over `keys` keys, written through a
+ * real etcd 3.5 in transactions; physically compacted after each round but the last (freed pages are
+ * reused, keeping the file near two rounds of values), so the file holds the live keys plus one round of
+ * history. Full size: 200k keys × 5 rounds = 1 M revisions.
+ */
+async function buildFixtureB(dir: string, smoke: boolean): Promise<string> {
+  const keys = smoke ? 2000 : 200_000;
+  const rounds = 5;
+  process.stderr.write(
+    `building fixture B: ${keys * rounds} revisions of 0.5-20 KB values over ${keys} keys...\n`,
+  );
+  const h = await Harness.start({
+    etcdMinor: '3.5',
+    tls: false,
+    etcdArgs: ['--max-request-bytes=10485760', '--quota-backend-bytes=8589934592', '--max-txn-ops=1000'],
+  });
+  try {
+    const ctl = etcdBinaries('3.6').etcdctl;
+    const ep = `--endpoints=${h.etcd.endpoints[0]}`;
+    const run = async (args: string[], input?: string) => {
+      const r = await sh(ctl, [ep, ...args], input !== undefined ? { input } : {});
+      if (r.code !== 0) throw new Error(`etcdctl ${args[0]}: ${r.stderr.slice(-300)}`);
+      return r.stdout;
+    };
+    for (let round = 0; round < rounds; round++) {
+      let lines: string[] = [];
+      let bytes = 0;
+      const flush = async () => {
+        if (lines.length === 0) return;
+        await run(['--max-request-bytes=10485760', 'txn'], `\n${lines.join('\n')}\n\n\n`);
+        lines = [];
+        bytes = 0;
+      };
+      for (let k = 0; k < keys; k++) {
+        const size = 500 + Math.floor(Math.random() * 19_501);
+        const value = randomBytes(Math.ceil((size * 3) / 4) + 3)
+          .toString('base64')
+          .slice(0, size);
+        lines.push(`put /registry/things/ns${k % 500}/obj${k} ${value}`);
+        bytes += size + 40;
+        if (lines.length >= 1000 || bytes >= 6 << 20) await flush();
+      }
+      await flush();
+      if (round < rounds - 1) {
+        const rev = /"revision":(\d+)/.exec(await run(['get', 'x', '-w', 'json']))?.[1];
+        if (!rev) throw new Error('no revision in etcdctl get -w json');
+        await run(['compact', rev, '--physical']);
+      }
+      process.stderr.write(`  round ${round + 1}/${rounds} written\n`);
+    }
+    const file = join(dir, smoke ? 'fixture-b-smoke.snap' : 'fixture-b.snap');
+    await run(['snapshot', 'save', file]);
+    return file;
+  } finally {
+    await h.stop();
+  }
+}
+
 async function throwaway(file: string, dir: string, keysOnly: boolean): Promise<Timed> {
   const b = etcdBinaries('3.5');
   const data = join(dir, `restore-${process.hrtime.bigint()}`);
@@ -145,11 +206,21 @@ async function main(): Promise<void> {
   const dir = keep ?? mkdtempSync(join(tmpdir(), 'lifeboat-bench-'));
   mkdirSync(dir, { recursive: true });
   try {
+    const fixtureB = argv.includes('--fixture-b');
+    const name = fixtureB
+      ? smoke
+        ? 'fixture-b-smoke.snap'
+        : 'fixture-b.snap'
+      : smoke
+        ? 'fixture-smoke.snap'
+        : 'fixture-a.snap';
     const file =
       given ??
-      (keep && existsSync(join(dir, smoke ? 'fixture-smoke.snap' : 'fixture-a.snap'))
-        ? join(dir, smoke ? 'fixture-smoke.snap' : 'fixture-a.snap')
-        : await buildFixture(dir, smoke));
+      (keep && existsSync(join(dir, name))
+        ? join(dir, name)
+        : fixtureB
+          ? await buildFixtureB(dir, smoke)
+          : await buildFixture(dir, smoke));
     const size = statSync(file).size;
     const lifeboat = `${process.execPath} ${join(packageRoot(), 'bin', 'lifeboat')}`;
     const etcdutl = etcdBinaries('3.5').etcdutl!;

@@ -80,7 +80,7 @@ export class AgeEncrypter extends Transform {
   private readonly nonce: Buffer;
 
   constructor(recipients: string[]) {
-    super({ highWaterMark: 4 * CHUNK });
+    super({ highWaterMark: 4 << 20 });
     if (recipients.length === 0) throw new UsageError('age: at least one recipient is required');
     const fileKey = randomBytes(16);
     this.header = ageHeader(fileKey, recipients);
@@ -100,35 +100,59 @@ export class AgeEncrypter extends Transform {
     return n;
   }
 
-  private start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.push(Buffer.concat([this.header, this.nonce]));
+  /** Seals one full chunk into `out` (ciphertext and tag as separate pieces: no copy here). */
+  private sealInto(out: Buffer[], plain: Buffer, last: boolean): void {
+    const c = createCipheriv('chacha20-poly1305', this.key, this.chunkNonce(last), { authTagLength: 16 });
+    out.push(c.update(plain));
+    c.final();
+    out.push(c.getAuthTag());
   }
 
   override _transform(data: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
-    this.start();
-    this.pending.push(data);
-    this.pendingLen += data.length;
-    // Keep at least one byte back: the final chunk must be emitted with the last flag.
-    if (this.pendingLen > CHUNK) {
-      const all = Buffer.concat(this.pending);
-      let off = 0;
-      while (all.length - off > CHUNK) {
-        this.push(seal(this.key, this.chunkNonce(false), all.subarray(off, off + CHUNK)));
+    const out: Buffer[] = [];
+    if (!this.started) {
+      this.started = true;
+      out.push(this.header, this.nonce);
+    }
+    let off = 0;
+    // Top up a held partial chunk first (copies at most one chunk), then seal in place from the input.
+    // At least one byte is always kept back: the final chunk must be sealed with the last flag.
+    if (this.pendingLen > 0) {
+      const need = Math.min(CHUNK - this.pendingLen, data.length);
+      this.pending.push(data.subarray(0, need));
+      this.pendingLen += need;
+      off = need;
+      if (this.pendingLen === CHUNK && off < data.length) {
+        this.sealInto(out, Buffer.concat(this.pending), false);
+        this.pending = [];
+        this.pendingLen = 0;
+      }
+    }
+    if (this.pendingLen === 0) {
+      while (data.length - off > CHUNK) {
+        this.sealInto(out, data.subarray(off, off + CHUNK), false);
         off += CHUNK;
       }
-      const rest = all.subarray(off);
-      this.pending = [rest];
-      this.pendingLen = rest.length;
+      if (off < data.length) {
+        this.pending = [data.subarray(off)];
+        this.pendingLen = data.length - off;
+      }
     }
+    // One push per input: fewer, larger writes downstream.
+    if (out.length) this.push(out.length === 1 ? out[0]! : Buffer.concat(out));
     cb();
   }
 
   override _flush(cb: TransformCallback): void {
-    this.start();
-    this.push(seal(this.key, this.chunkNonce(true), Buffer.concat(this.pending)));
+    const out: Buffer[] = [];
+    if (!this.started) {
+      this.started = true;
+      out.push(this.header, this.nonce);
+    }
+    this.sealInto(out, Buffer.concat(this.pending), true);
     this.pending = [];
+    this.pendingLen = 0;
+    this.push(Buffer.concat(out));
     cb();
   }
 }

@@ -21,6 +21,7 @@ import { compressor, type Compression } from './compression.js';
 import { AGE_FORMAT, encryptStream, recipientFingerprint } from './encryption.js';
 import { newBackupId } from './ids.js';
 import { inspectSnapshotFile, type SnapshotInspection } from './inspect.js';
+import { InspectionWorker } from './inspect-worker.js';
 import { makeManifest, serializeManifest, type Artifact, type BackupManifest } from './manifest.js';
 import { rankMembers, type CandidateState, type Choice } from './select.js';
 import { SnapshotChecker } from './snapshot-stream.js';
@@ -125,6 +126,9 @@ export async function gatherCandidates(
   return { candidates, clients };
 }
 
+/** Size of the batches the snapshot stream is regrouped into. */
+const BATCH = 1 << 20;
+
 /** Counts and hashes the bytes that go into the repository. */
 class StoredHasher extends Transform {
   readonly hash = createHash('sha256');
@@ -137,10 +141,17 @@ class StoredHasher extends Transform {
   }
 }
 
+/** The member's HashKV, asked for at a revision while the inspection ran. */
+interface EarlyMemberHash {
+  revision: bigint;
+  result: ReturnType<EtcdClient['hashKV']>;
+}
+
 interface StreamResult {
   artifact: Artifact;
   txid: bigint;
   inspection?: SnapshotInspection;
+  memberHash?: EarlyMemberHash;
 }
 
 /** A private spool file for one stream, when the spool directory has room. */
@@ -213,20 +224,58 @@ async function streamFrom(
   let facts: ReturnType<SnapshotChecker['finish']> | undefined;
   const abort = new AbortController();
   const spool = await openSpool(opts.spoolDir, c.status!.dbSize, opts.log ?? (() => undefined));
+  let worker: InspectionWorker | undefined;
+  if (spool) {
+    try {
+      worker = new InspectionWorker();
+    } catch (err) {
+      (opts.log ?? (() => undefined))(
+        `inspection worker did not start (${(err as Error).message}); inspecting on the main thread`,
+      );
+    }
+  }
+  let inspecting: Promise<SnapshotInspection> | undefined;
+  let memberHash: EarlyMemberHash | undefined;
   const onOuterAbort = () => abort.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort);
   async function* source(): AsyncGenerator<Buffer> {
     try {
+      // etcd sends 32 KiB messages; every stage downstream (hashes, spool, compression, encryption, the
+      // repository's writes) runs per chunk, so they get 1 MiB batches instead (one copy here).
+      let parts: Buffer[] = [];
+      let partsLen = 0;
+      const batch = async (): Promise<Buffer> => {
+        const b = parts.length === 1 ? parts[0]! : Buffer.concat(parts, partsLen);
+        parts = [];
+        partsLen = 0;
+        checker.update(b);
+        if (spool) await writeSpool(spool.stream, b);
+        opts.onProgress?.({ member: c.name ?? c.endpoint, bytes: checker.size, total: c.status!.dbSize });
+        return b;
+      };
       for await (const ch of client.snapshot({
         stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
         signal: abort.signal,
       })) {
-        checker.update(ch.blob);
-        if (spool) await writeSpool(spool.stream, ch.blob);
-        opts.onProgress?.({ member: c.name ?? c.endpoint, bytes: checker.size, total: c.status!.dbSize });
-        yield ch.blob;
+        parts.push(ch.blob);
+        partsLen += ch.blob.length;
+        if (partsLen >= BATCH) yield await batch();
       }
+      if (partsLen) yield await batch();
       facts = checker.finish();
+      // The whole plain snapshot is here: inspect it on the worker while the pipeline writes the tail,
+      // the repository syncs, and the member computes its HashKV at the snapshot's revision.
+      if (spool && worker) {
+        await new Promise<void>((resolve) => spool.stream.end(() => resolve()));
+        if (!spool.failed) {
+          inspecting = worker.inspect(spool.path, (revision) => {
+            const result = client.hashKV(revision);
+            result.catch(() => undefined);
+            memberHash = { revision, result };
+          });
+          inspecting.catch(() => undefined);
+        }
+      }
     } catch (err) {
       // The member's failures (ConnectionError, VerificationError) are the source's; an error thrown in by
       // a downstream teardown (the upload failed) is not.
@@ -234,7 +283,7 @@ async function streamFrom(
       throw err;
     }
   }
-  const plain = Readable.from(source(), { objectMode: false, highWaterMark: 1 << 20 });
+  const plain = Readable.from(source(), { objectMode: false, highWaterMark: 4 * BATCH });
   const compressed = pipeline(plain, compressor(opts.compression, opts.compressionLevel), () => undefined);
   const encrypted = opts.recipients.length ? encryptStream(compressed, opts.recipients) : compressed;
   const hasher = new StoredHasher();
@@ -253,15 +302,25 @@ async function streamFrom(
     if (sourceError) throw sourceError;
     if (!facts)
       throw new LifeboatError(`snapshot stream from ${c.endpoint} ended without its checks completing`);
-    if (spool) {
+    if (spool && !inspecting) {
       await new Promise<void>((resolve) => spool.stream.end(() => resolve()));
+      if (!spool.failed) {
+        try {
+          inspecting = Promise.resolve(inspectSnapshotFile(spool.path));
+        } catch (err) {
+          inspecting = Promise.reject(err as Error);
+        }
+      }
     }
-    if (spool && !spool.failed) {
+    if (inspecting) {
       try {
-        inspection = inspectSnapshotFile(spool.path);
+        inspection = await inspecting;
       } catch (err) {
         await opts.repo.delete(key).catch(() => undefined);
-        throw err;
+        if (err instanceof LifeboatError) throw err;
+        throw new VerificationError(
+          `snapshot from ${c.endpoint}: inspection of the spooled copy failed: ${(err as Error).message}`,
+        );
       }
       if (!inspection.structureOk) {
         await opts.repo.delete(key).catch(() => undefined);
@@ -271,10 +330,12 @@ async function streamFrom(
       }
     }
   } finally {
+    await worker?.close();
     await spool?.remove();
   }
   return {
     ...(inspection ? { inspection } : {}),
+    ...(memberHash ? { memberHash } : {}),
     txid: facts.txid,
     artifact: {
       kind: 'etcd-snapshot',
@@ -296,9 +357,10 @@ async function streamFrom(
 async function crossCheckHashKV(
   client: EtcdClient,
   ins: SnapshotInspection,
+  early?: EarlyMemberHash,
 ): Promise<{ ok: boolean; message: string }> {
   try {
-    const r = await client.hashKV(ins.revision);
+    const r = await (early?.revision === ins.revision ? early.result : client.hashKV(ins.revision));
     if (r.hash === ins.hashKV) {
       return { ok: true, message: `hashKV ${ins.hashKV} at revision ${ins.revision} matches the member's` };
     }
@@ -346,7 +408,7 @@ export async function createBackup(opts: CreateOptions): Promise<BackupManifest>
       }
       const ins = result.inspection;
       if (ins) {
-        const cross = await crossCheckHashKV(clients.get(c.endpoint)!, ins);
+        const cross = await crossCheckHashKV(clients.get(c.endpoint)!, ins, result.memberHash);
         log(cross.message);
         if (!cross.ok) {
           await opts.repo.delete(key).catch(() => undefined);

@@ -18,7 +18,14 @@ export interface SnapshotInspection {
   objectsPerResource: Record<string, number>;
 }
 
-export function inspectSnapshotFile(path: string): SnapshotInspection {
+/**
+ * Inspects a plain snapshot file. `onRevision` hears the revision as soon as the structure check passed,
+ * before the (longer) HashKV and content summary, so a caller can ask the member for its HashKV meanwhile.
+ */
+export function inspectSnapshotFile(
+  path: string,
+  onRevision?: (revision: bigint) => void,
+): SnapshotInspection {
   const db = EtcdDb.open(path);
   try {
     const structure = db.verifyStructure();
@@ -36,6 +43,7 @@ export function inspectSnapshotFile(path: string): SnapshotInspection {
         objectsPerResource: {},
       };
     }
+    onRevision?.(db.mvcc.resolveRevision(undefined));
     const h = db.hashKV(0n);
     const map = new ResourceMap();
     const counts: Record<string, number> = {};
@@ -54,7 +62,9 @@ export function inspectSnapshotFile(path: string): SnapshotInspection {
     const sorted: Record<string, number> = {};
     for (const k of Object.keys(counts).sort()) sorted[k] = counts[k]!;
     return {
-      revision: h.revision,
+      // etcd's store starts at revision 1 (an empty etcd reports header.revision 1); a snapshot with no
+      // key revisions yet reads 0 from the key bucket.
+      revision: h.revision < 1n ? 1n : h.revision,
       compactRevision: h.compactRevision,
       liveKeys: live,
       hashKV: h.hash,

@@ -10,18 +10,21 @@ import {
   idOfManifestKey,
   manifestKey,
   MANIFEST_PREFIX,
+  verificationPrefix,
 } from '../stores/layout.js';
 import type { Repository } from '../stores/repository.js';
 import { NotFoundError } from '../util/errors.js';
 import { timeOfId } from './ids.js';
 import { listBackups } from './read.js';
 import { applyRetention, type RetentionDecision, type RetentionPolicy } from './retention.js';
+import { isVerified, verificationStatus } from './verify.js';
 
 export async function deleteBackup(repo: Repository, id: string): Promise<void> {
   const mk = manifestKey(id);
   if (!(await repo.stat(mk))) throw new NotFoundError(`backup ${id}`, repo.location);
   await repo.delete(mk);
   for (const o of await repo.list(dataPrefix(id))) await repo.delete(o.key);
+  for (const o of await repo.list(verificationPrefix(id))) await repo.delete(o.key);
 }
 
 export interface PruneResult {
@@ -37,13 +40,14 @@ export async function pruneBackups(
   const manifests = (
     await listBackups(repo, (k, e) => opts.log?.(`skipping unreadable ${k}: ${(e as Error).message}`))
   ).filter((m) => opts.cluster === undefined || m.cluster.name === opts.cluster);
+  const status = await verificationStatus(repo);
   const decisions = applyRetention(
     manifests.map((m) => ({
       id: m.id,
       cluster: m.cluster.name,
       created: new Date(m.created),
-      // Every listed backup passed the trailer and meta-page checks at create time.
-      verified: true,
+      // Verified: the newest verifications/ record passed, or (no record) structure-checked at create.
+      verified: isVerified(m, status, false),
     })),
     policy,
   );

@@ -2,6 +2,8 @@
  * The Backup manifest (apiVersion lifeboat/v1alpha1, kind Backup): written last, after every artifact is
  * complete; a backup exists in a repository exactly when its manifest does.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { isInteger, parse as parseLossless } from 'lossless-json';
 import { CorruptInputError } from '../util/errors.js';
 import { LIFEBOAT_API_VERSION, lifeboatDoc, stringifyJson } from '../util/json.js';
 import type { Compression } from './compression.js';
@@ -46,27 +48,77 @@ export interface BackupBody {
   liveKeys: bigint | null;
   hashKV: number | null;
   structureChecked: boolean;
+  /**
+   * Why the structure check and content summary did not run at create time (null when they ran). Filled
+   * from the ambient StructureNote (see structureNotes) when the writer leaves it undefined.
+   */
+  structureCheckSkipped?: string | null;
   artifacts: Artifact[];
   contents: { objectsPerResource: Record<string, number> } | null;
 }
 
 export type BackupManifest = { apiVersion: string; kind: string } & BackupBody;
 
+/** What a caller of createBackup knows about why the spool check may not run (see spool.ts). */
+export interface StructureNote {
+  reason?: string;
+}
+
+/**
+ * The StructureNote of the backup being created in this async context. createBackup (create.ts) does not
+ * pass a reason itself; the spool pre-flight (spool.ts) runs it inside structureNotes.run(note, …).
+ */
+export const structureNotes = new AsyncLocalStorage<StructureNote>();
+
 export function makeManifest(body: BackupBody): BackupManifest {
-  return lifeboatDoc('Backup', body);
+  let skipped = body.structureCheckSkipped;
+  if (skipped === undefined) {
+    skipped = body.structureChecked
+      ? null
+      : (structureNotes.getStore()?.reason ?? 'the spool copy was not available (reason not recorded)');
+  }
+  // Key order: structureCheckSkipped right after structureChecked.
+  const { artifacts, contents, ...head } = body;
+  return lifeboatDoc('Backup', { ...head, structureCheckSkipped: skipped, artifacts, contents });
 }
 
 export function serializeManifest(m: BackupManifest): string {
   return `${stringifyJson(m)}\n`;
 }
 
-const bigOrNull = (v: unknown): bigint | null => (v === null || v === undefined ? null : BigInt(v as number));
+/**
+ * Parses JSON keeping every integer exact: integers become bigint, other numbers stay numbers. Manifests
+ * carry int64 values (revision, sizes, raftAppliedIndex) above 2^53 that JSON.parse would round.
+ */
+export function parseJsonExact(text: string): unknown {
+  return parseLossless(text, null, (v: string) => (isInteger(v) ? BigInt(v) : Number(v)));
+}
+
+/** An int64 field: a bigint (from parseJsonExact) or a decimal string; anything else is corrupt. */
+function int64(v: unknown, field: string, where: string): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
+  throw new CorruptInputError(where, `${field}: expected an integer, found ${String(v)}`);
+}
+
+function int64OrNull(v: unknown, field: string, where: string): bigint | null {
+  return v === null || v === undefined ? null : int64(v, field, where);
+}
+
+/** Small counts (hashKV is a uint32, per-resource counts) as numbers. */
+export function smallInt(v: unknown, field: string, where: string): number {
+  const b = int64(v, field, where);
+  if (b < 0n || b > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new CorruptInputError(where, `${field}: expected 0..2^53-1, found ${b}`);
+  return Number(b);
+}
 
 /** Parses and checks a manifest read from `where`; anything unexpected is a CorruptInputError. */
 export function parseManifest(text: string, where: string, expectedId?: string): BackupManifest {
   let raw: Record<string, unknown>;
   try {
-    raw = JSON.parse(text) as Record<string, unknown>;
+    raw = parseJsonExact(text) as Record<string, unknown>;
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('expected an object');
   } catch (err) {
     throw new CorruptInputError(where, `not JSON: ${(err as Error).message}`);
   }
@@ -92,8 +144,8 @@ export function parseManifest(text: string, where: string, expectedId?: string):
     return {
       kind: a.kind as 'etcd-snapshot',
       object: a.object as string,
-      size: BigInt(a.size as number),
-      storedSize: BigInt(a.storedSize as number),
+      size: int64(a.size, `artifacts[${i}].size`, where),
+      storedSize: int64(a.storedSize, `artifacts[${i}].storedSize`, where),
       sha256: a.sha256 as string,
       storedSha256: a.storedSha256 as string,
       compression: a.compression as Compression,
@@ -114,15 +166,33 @@ export function parseManifest(text: string, where: string, expectedId?: string):
       memberName: String(source.memberName ?? ''),
       endpoint: String(source.endpoint ?? ''),
       etcdVersion: String(source.etcdVersion ?? ''),
-      raftAppliedIndex: BigInt((source.raftAppliedIndex as number) ?? 0),
+      raftAppliedIndex: int64(source.raftAppliedIndex ?? 0n, 'source.raftAppliedIndex', where),
       reason: String(source.reason ?? ''),
     },
-    revision: bigOrNull(raw.revision),
-    compactRevision: bigOrNull(raw.compactRevision),
-    liveKeys: bigOrNull(raw.liveKeys),
-    hashKV: raw.hashKV === null || raw.hashKV === undefined ? null : Number(raw.hashKV),
+    revision: int64OrNull(raw.revision, 'revision', where),
+    compactRevision: int64OrNull(raw.compactRevision, 'compactRevision', where),
+    liveKeys: int64OrNull(raw.liveKeys, 'liveKeys', where),
+    hashKV: raw.hashKV === null || raw.hashKV === undefined ? null : smallInt(raw.hashKV, 'hashKV', where),
     structureChecked: raw.structureChecked === true,
+    structureCheckSkipped:
+      typeof raw.structureCheckSkipped === 'string'
+        ? raw.structureCheckSkipped
+        : raw.structureChecked === true
+          ? null
+          : 'not recorded (manifest written before Lifeboat recorded the reason)',
     artifacts,
-    contents: (raw.contents as BackupBody['contents']) ?? null,
+    contents: parseContents(raw.contents, where),
   });
+}
+
+export function parseContents(v: unknown, where: string): BackupBody['contents'] {
+  if (v === null || v === undefined) return null;
+  const per = (v as { objectsPerResource?: unknown }).objectsPerResource;
+  if (typeof per !== 'object' || per === null)
+    throw new CorruptInputError(where, 'contents.objectsPerResource: expected an object');
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(per as Record<string, unknown>)) {
+    out[k] = smallInt(n, `contents.objectsPerResource.${k}`, where);
+  }
+  return { objectsPerResource: out };
 }

@@ -10,7 +10,16 @@
  *   repository    the repository refused or could not be reached
  *   verification  the snapshot failed a check (trailer, meta pages, structure, hashKV)
  *   interrupted   SIGTERM/SIGINT or an abort
+ *   restore_test  a scheduled restore test failed: the backup could not be read back, decrypted, restored
+ *                 into a scratch etcd of its minor version, or the restored etcd differs from the manifest
  *   other         anything else
+ *
+ * Restore tests (optional, restoreTest): after each successful backup of this scheduler, or on their own
+ * cron (a lease per restore-test slot, so one scheduler per slot), the newest backup of the cluster that
+ * has no passing restore test is verified with `verify --restore-test` (verify.ts, restore-test.ts); the
+ * outcome is a write-once verifications/<id>/<stamp>.json record. /healthz judges the newest *verified*
+ * backup: with restore tests configured, one whose newest record passed a restore test; without, one
+ * structure-checked at create or with a passing verification record.
  */
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
@@ -25,12 +34,21 @@ import {
   UsageError,
   VerificationError,
 } from '../util/errors.js';
-import { createBackup, type CreateOptions } from './create.js';
+import { type CreateOptions } from './create.js';
 import { pruneBackups } from './maintenance.js';
 import { listBackups } from './read.js';
 import { policyIsEmpty, type RetentionPolicy } from './retention.js';
+import { createBackupWithSpoolCheck } from './spool.js';
+import { isVerified, verificationStatus, verifiedBackupIds, verifyBackup } from './verify.js';
 
-export const FAILURE_REASONS = ['etcd', 'repository', 'verification', 'interrupted', 'other'] as const;
+export const FAILURE_REASONS = [
+  'etcd',
+  'repository',
+  'verification',
+  'interrupted',
+  'restore_test',
+  'other',
+] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 export function failureReason(err: unknown, repo: Repository): FailureReason {
@@ -53,6 +71,17 @@ export interface ScheduleOptions {
   log: (l: string) => void;
   /** Identifies this scheduler in lease objects. */
   holder?: string;
+  /** Scheduled restore tests; undefined: none. */
+  restoreTest?: ScheduledRestoreTest;
+}
+
+export interface ScheduledRestoreTest {
+  /** age identities that decrypt the backups. */
+  identities: string[];
+  /** Own cron (UTC); undefined: after each successful backup of this scheduler. */
+  cron?: string;
+  spoolDir?: string;
+  etcdBinDir?: string;
 }
 
 export class Scheduler {
@@ -64,11 +93,16 @@ export class Scheduler {
   private readonly backups: Gauge<'cluster'>;
   private readonly skipped: Counter<'cluster'>;
   private readonly slotsTaken: Counter<'cluster'>;
+  private readonly lastVerified: Gauge<'cluster' | 'repository'>;
+  private readonly restoreTests: Counter<'cluster' | 'result'>;
   private cron: Cron | undefined;
+  private restoreCron: Cron | undefined;
+  private restoring: Promise<void> | undefined;
   private server: Server | undefined;
   private running: Promise<void> | undefined;
   private abort: AbortController | undefined;
   private newestBackup: Date | undefined;
+  private newestVerified: Date | undefined;
   private stopped = false;
   readonly holder: string;
 
@@ -115,6 +149,18 @@ export class Scheduler {
       labelNames: ['cluster'],
       registers: [r],
     });
+    this.lastVerified = new Gauge({
+      name: 'lifeboat_backup_last_verified_timestamp_seconds',
+      help: 'Creation time (Unix) of the newest verified backup (restore-tested when restore tests run)',
+      labelNames: ['cluster', 'repository'],
+      registers: [r],
+    });
+    this.restoreTests = new Counter({
+      name: 'lifeboat_backup_restore_tests_total',
+      help: 'Scheduled restore tests by result (passed, failed)',
+      labelNames: ['cluster', 'result'],
+      registers: [r],
+    });
     this.slotsTaken = new Counter({
       name: 'lifeboat_backup_slots_taken_by_others_total',
       help: 'Slots another scheduler on the same repository ran',
@@ -142,6 +188,97 @@ export class Scheduler {
       this.tick(new Date(Math.round(t / 1000) * 1000));
     });
     this.opts.log(`scheduler ${this.holder}: next run ${this.cron.nextRun()?.toISOString() ?? 'never'}`);
+    const rt = this.opts.restoreTest;
+    if (rt) {
+      for (const result of ['passed', 'failed']) this.restoreTests.labels(this.cluster, result).inc(0);
+      if (rt.cron) {
+        this.restoreCron = new Cron(rt.cron, { timezone: 'UTC' }, (self: Cron) => {
+          const t = self.currentRun()?.getTime() ?? Date.now();
+          this.restoreTick(new Date(Math.round(t / 1000) * 1000));
+        });
+        this.opts.log(`restore tests: next ${this.restoreCron.nextRun()?.toISOString() ?? 'never'}`);
+      } else {
+        this.opts.log('restore tests: after each successful backup');
+      }
+    }
+  }
+
+  private restoreTick(slot: Date): void {
+    if (this.stopped) return;
+    if (this.restoring) {
+      this.opts.log(`restore-test tick ${slot.toISOString()} skipped: a restore test is still active`);
+      return;
+    }
+    this.restoring = this.restoreSlot(slot).finally(() => {
+      this.restoring = undefined;
+    });
+  }
+
+  /** One restore-test slot: take its lease, restore-test the newest backup without a passing one. */
+  async restoreSlot(slot: Date): Promise<void> {
+    const lease = lockKey(`${this.cluster}-restore-test-${slotStamp(slot)}`);
+    try {
+      await this.repo.put(
+        lease,
+        Buffer.from(
+          JSON.stringify({ slot: slot.toISOString(), holder: this.holder, taken: new Date().toISOString() }),
+        ),
+      );
+    } catch (err) {
+      if (err instanceof RefusedError) {
+        this.opts.log(`restore-test slot ${slotStamp(slot)}: taken by another scheduler`);
+        return;
+      }
+      this.failures.labels(this.cluster, 'repository').inc();
+      this.opts.log(`restore-test slot ${slotStamp(slot)}: cannot take the lease: ${(err as Error).message}`);
+      return;
+    }
+    try {
+      const passed = await verifiedBackupIds(this.repo, { requireRestoreTest: true });
+      const ms = (await listBackups(this.repo)).filter((m) => m.cluster.name === this.cluster);
+      const newest = ms[ms.length - 1];
+      if (!newest) {
+        this.opts.log(`restore-test slot ${slotStamp(slot)}: no backup of ${this.cluster} yet`);
+        return;
+      }
+      if (passed.has(newest.id)) {
+        this.opts.log(
+          `restore-test slot ${slotStamp(slot)}: newest backup ${newest.id} already restore-tested`,
+        );
+        return;
+      }
+      await this.restoreTestBackup(newest.id);
+    } catch (err) {
+      this.failures.labels(this.cluster, failureReason(err, this.repo)).inc();
+      this.opts.log(`restore-test slot ${slotStamp(slot)}: ${(err as Error).message}`);
+    } finally {
+      await this.refreshCount().catch(() => undefined);
+    }
+  }
+
+  /** verify --restore-test of one backup, recorded; a failure counts as reason restore_test. */
+  async restoreTestBackup(id: string): Promise<boolean> {
+    const rt = this.opts.restoreTest;
+    if (!rt) return false;
+    try {
+      const { report } = await verifyBackup(this.repo, id, rt.identities, {
+        restoreTest: true,
+        record: true,
+        ...(rt.spoolDir ? { spoolDir: rt.spoolDir } : {}),
+        ...(rt.etcdBinDir ? { etcdBinDir: rt.etcdBinDir } : {}),
+        log: this.opts.log,
+      });
+      this.restoreTests.labels(this.cluster, 'passed').inc();
+      this.opts.log(
+        `restore test of ${id} passed: revision ${report.revision}, ${report.liveKeys} keys, hashKV ${report.hashKV}`,
+      );
+      return true;
+    } catch (err) {
+      this.restoreTests.labels(this.cluster, 'failed').inc();
+      this.failures.labels(this.cluster, 'restore_test').inc();
+      this.opts.log(`restore test of ${id} failed (restore_test): ${(err as Error).message}`);
+      return false;
+    }
   }
 
   /** Address the HTTP server listens on (after start). */
@@ -176,17 +313,22 @@ export class Scheduler {
   }
 
   health(now = Date.now()): { ok: boolean; message: string } {
-    if (!this.newestBackup)
-      return { ok: false, message: `no backup of cluster ${this.cluster} in ${this.repo.location}` };
-    const age = now - this.newestBackup.getTime();
+    const what = this.opts.restoreTest ? 'restore-tested' : 'verified';
+    if (!this.newestVerified) {
+      return {
+        ok: false,
+        message: `no ${what} backup of cluster ${this.cluster} in ${this.repo.location}${this.newestBackup ? ` (newest unverified: ${this.newestBackup.toISOString()})` : ''}`,
+      };
+    }
+    const age = now - this.newestVerified.getTime();
     const max = this.opts.maxAgeMs ?? Number.POSITIVE_INFINITY;
     if (age > max) {
       return {
         ok: false,
-        message: `newest backup of ${this.cluster} is ${Math.round(age / 1000)} s old, more than --max-age ${Math.round(max / 1000)} s`,
+        message: `newest ${what} backup of ${this.cluster} is ${Math.round(age / 1000)} s old, more than --max-age ${Math.round(max / 1000)} s`,
       };
     }
-    return { ok: true, message: `ok: newest backup ${this.newestBackup.toISOString()}` };
+    return { ok: true, message: `ok: newest ${what} backup ${this.newestVerified.toISOString()}` };
   }
 
   private async refreshCount(): Promise<void> {
@@ -197,6 +339,13 @@ export class Scheduler {
       this.newestBackup = new Date(newest.created);
       this.lastSuccess.labels(this.cluster, this.repo.location).set(this.newestBackup.getTime() / 1000);
     }
+    const restoreTests = Boolean(this.opts.restoreTest);
+    const status = await verificationStatus(this.repo);
+    const verified = ms.filter((m) => isVerified(m, status, restoreTests));
+    const nv = verified[verified.length - 1];
+    this.newestVerified = nv ? new Date(nv.created) : undefined;
+    if (nv)
+      this.lastVerified.labels(this.cluster, this.repo.location).set(this.newestVerified!.getTime() / 1000);
   }
 
   private tick(slot: Date): void {
@@ -213,10 +362,7 @@ export class Scheduler {
 
   /** One slot: take the lease, back up, prune, refresh counts. */
   async run(slot: Date): Promise<void> {
-    const stamp = slot
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d{3}Z$/, 'Z');
+    const stamp = slotStamp(slot);
     const lease = lockKey(`${this.cluster}-${stamp}`);
     try {
       await this.repo.put(
@@ -238,7 +384,7 @@ export class Scheduler {
     const started = Date.now();
     this.abort = new AbortController();
     try {
-      const m = await createBackup({ ...this.opts.create, signal: this.abort.signal });
+      const m = await createBackupWithSpoolCheck({ ...this.opts.create, signal: this.abort.signal });
       this.opts.log(`slot ${stamp}: backup ${m.id} (${m.artifacts[0]!.storedSize} bytes stored)`);
       this.size.labels(this.cluster).set(Number(m.artifacts[0]!.storedSize));
       this.lastSuccess.labels(this.cluster, this.repo.location).set(Date.now() / 1000);
@@ -250,6 +396,9 @@ export class Scheduler {
           Buffer.from(JSON.stringify({ backup: m.id, holder: this.holder })),
         )
         .catch(() => undefined);
+      if (this.opts.restoreTest && !this.opts.restoreTest.cron && !this.stopped) {
+        await this.restoreTestBackup(m.id);
+      }
       if (this.opts.retention && !policyIsEmpty(this.opts.retention)) {
         const res = await pruneBackups(this.repo, this.opts.retention, { cluster: this.cluster });
         if (res.removed.length) this.opts.log(`pruned ${res.removed.length}: ${res.removed.join(', ')}`);
@@ -269,12 +418,21 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     this.cron?.stop();
+    this.restoreCron?.stop();
     this.abort?.abort(Object.assign(new Error('interrupted by SIGTERM'), { name: 'AbortError' }));
     await this.running;
+    await this.restoring;
     await new Promise<void>((r) => {
       if (!this.server) return r();
       this.server.close(() => r());
       this.server.closeAllConnections();
     });
   }
+}
+
+function slotStamp(slot: Date): string {
+  return slot
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }

@@ -27,8 +27,11 @@ export interface SnapshotFacts {
 export type TrailerState = 'match' | 'mismatch' | 'absent';
 
 export class SnapshotChecker {
+  /**
+   * One SHA-256 pass serves both digests: it covers everything but the held-back last 32 bytes (the
+   * trailer's input); at the end a copy of its state takes those 32 bytes to give the whole stream's digest.
+   */
   private readonly db = createHash('sha256');
-  private readonly full = createHash('sha256');
   private held = Buffer.alloc(0);
   private head: Buffer[] = [];
   private headLen = 0;
@@ -37,7 +40,6 @@ export class SnapshotChecker {
   constructor(private readonly what: string) {}
 
   update(chunk: Buffer): void {
-    this.full.update(chunk);
     this.size += chunk.length;
     if (this.headLen < HEAD_MAX) {
       const part = chunk.subarray(0, HEAD_MAX - this.headLen);
@@ -64,6 +66,7 @@ export class SnapshotChecker {
         `${this.what}: snapshot has no sha256 trailer (size ${n} bytes; expected size % 512 == 32): the stream was truncated`,
       );
     }
+    const full = this.db.copy().update(this.held).digest('hex');
     const digest = this.db.digest();
     if (!digest.equals(this.held)) {
       throw new VerificationError(
@@ -84,7 +87,7 @@ export class SnapshotChecker {
     }
     return {
       size: BigInt(n),
-      sha256: this.full.digest('hex'),
+      sha256: full,
       trailer: this.held.toString('hex'),
       pageSize,
       txid: m0.meta.txid > m1.meta.txid ? m0.meta.txid : m1.meta.txid,

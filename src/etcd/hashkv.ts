@@ -12,7 +12,7 @@
  */
 import { crc32c } from './crc32c.js';
 import type { MvccView } from './mvcc.js';
-import { isTombstoneKey, REV_BYTES_LEN, revMain } from './revision.js';
+import { isTombstoneKey, revMain } from './revision.js';
 import { Buckets } from './schema.js';
 
 export interface HashKVResult {
@@ -32,20 +32,20 @@ export function hashKV(view: MvccView, revision: bigint = 0n, o: HashKVOptions =
   const rev = view.resolveRevision(revision);
   const compactRev = view.compactRevision > 0n ? view.compactRevision : -1n;
   const skipTomb = o.skipTombstoneAtCompactRevision ?? true;
-  const keep = new Set<string>();
-  for (const l of view.latestByKey(rev, undefined, true).values()) {
-    if (!l.tombstone) keep.add(l.rev.toString('latin1'));
+  // Locators (page, element) of the latest revision ≤ rev of each key, when not a deletion.
+  const keep = new Set<number>();
+  for (const l of view.latestLocators(rev, undefined, undefined, undefined, true).values()) {
+    if (l % 2 === 0) keep.add(l / 2);
   }
   let h = crc32c(Buffer.from(Buckets.key));
   const scratch = { buf: Buffer.allocUnsafe(1 << 20) };
-  for (const e of view.entries()) {
-    const main = revMain(e.key);
-    if (main > rev) break;
-    if (main <= compactRev && keep.size > 0 && !keep.has(e.key.subarray(0, REV_BYTES_LEN).toString('latin1')))
-      continue;
-    if (skipTomb && main === compactRev && isTombstoneKey(e.key)) continue;
-    h = crc32c(e.key, h);
-    h = crc32c(e.page.transient(e.valueOffset, e.valueSize, scratch), h);
-  }
+  view.visitEntries(rev, (p, info, loc) => {
+    const key = p.peek(info.keyOffset, info.keySize);
+    const main = revMain(key);
+    if (main <= compactRev && keep.size > 0 && !keep.has(loc)) return;
+    if (skipTomb && main === compactRev && isTombstoneKey(key)) return;
+    // The value follows its key in the page: one CRC over both.
+    h = crc32c(p.transient(info.keyOffset, info.keySize + info.valueSize, scratch), h);
+  });
   return { hash: h >>> 0, revision: rev, compactRevision: compactRev };
 }

@@ -15,6 +15,7 @@ import {
   type BoltDb,
   type Bucket,
   type LeafEntry,
+  type LeafInfo,
   type Page,
 } from '../bbolt/index.js';
 import { NotFoundError } from '../util/errors.js';
@@ -243,13 +244,15 @@ export class MvccView {
   /**
    * Like `latestByKey`, in one pass over the key bucket's leaf pages without an object per entry: the
    * latest revision ≤ rev of each key in [key, rangeEnd) (every key when `key` is undefined), as a
-   * locator (see `entryAtLocator`) times 2, plus 1 for a tombstone.
+   * locator (page id × 65536 + element index, see `kvAtLocator`) times 2, plus 1 for a tombstone.
+   * With `includeEmpty`, the empty key (bump marker) is kept. Internal (liveAt, hashKV).
    */
-  private latestLocators(
+  latestLocators(
     rev: bigint,
     key: Buffer | undefined,
     rangeEnd: Buffer | undefined,
     pageOrder?: Map<number, number>,
+    includeEmpty = false,
   ): Map<string, number> {
     const latest = new Map<string, number>();
     if (!this.keys) return latest;
@@ -297,7 +300,7 @@ export class MvccView {
         if (ve <= buf.length && scanKeyField(buf, vo, ve))
           k = buf.toString('latin1', keyField.start, keyField.end);
         else k = this.keyOf(this.entryOf(p, i)).toString('latin1');
-        if (k.length === 0) continue;
+        if (k.length === 0 && !includeEmpty) continue;
         if (mode === 1 ? k !== from : mode === 2 ? k < from! : mode === 3 ? k < from! || k >= to : false)
           continue;
         latest.set(k, (p.pgid * LOCATOR_PAGE + i) * 2 + (klen === REV_BYTES_LEN ? 0 : 1));
@@ -306,17 +309,26 @@ export class MvccView {
     return latest;
   }
 
+  /**
+   * Internal (hashKV): visits the key-bucket entries with main revision ≤ rev in file order, with each
+   * one's page, element fields and locator (as in `latestLocators`). Revision keys are not validated here.
+   */
+  visitEntries(rev: bigint, visit: (p: Page, info: LeafInfo, loc: number) => void): void {
+    if (!this.keys) return;
+    const info = newLeafInfo();
+    for (const p of this.keys.leafPages()) {
+      const n = p.count;
+      for (let i = 0; i < n; i++) {
+        p.leafInfo(i, info);
+        if (revMain(p.peek(info.keyOffset, 8)) > rev) return;
+        visit(p, info, p.pgid * LOCATOR_PAGE + i);
+      }
+    }
+  }
+
   private entryOf(p: Page, i: number): LeafEntry {
     const el = p.leafElement(i);
     return { key: el.key, flags: el.flags, page: p, valueOffset: el.valueOffset, valueSize: el.valueSize };
-  }
-
-  /** The key-bucket entry a locator (page id × 65536 + element index) points at. */
-  private entryAtLocator(loc: number): LeafEntry {
-    const pgid = Math.floor(loc / LOCATOR_PAGE);
-    const i = loc - pgid * LOCATOR_PAGE;
-    const p = this.keys!.inline ? this.keys!.rootPage() : this.db.page(pgid, LEAF_ONLY);
-    return this.entryOf(p, i);
   }
 
   /** KeyValue of the entry at a locator; reads the whole value only when `withValue`. */

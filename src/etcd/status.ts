@@ -150,7 +150,13 @@ function keyEntry(
       if (vb) k = decodeKeyValue(vb.subarray(vs, ve)).key.toString('latin1');
       else {
         const el = p.leafElement(index);
-        const e = { key: el.key, flags: el.flags, page: p, valueOffset: el.valueOffset, valueSize: el.valueSize };
+        const e = {
+          key: el.key,
+          flags: el.flags,
+          page: p,
+          valueOffset: el.valueOffset,
+          valueSize: el.valueSize,
+        };
         k = decodeEntryKeyValue(e, false).key.toString('latin1');
       }
     } catch (err) {

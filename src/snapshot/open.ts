@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { EtcdDb } from '../etcd/db.js';
 import { readWalInfo, type WalInfo } from '../etcd/wal.js';
 import { CorruptInputError, NotFoundError } from '../util/errors.js';
-import { extractGzip, extractZip, type ZipEntryInfo } from './container.js';
+// container.js (yauzl, zlib) is loaded only for zip and gzip inputs: it is not needed on the common path.
+import type { ZipEntryInfo } from './container.js';
 import type { TempFile } from './temp-file.js';
 import { checkTrailer, checkTrailerInWorker, hasChecksumTrailer, type TrailerCheck } from './trailer.js';
 
@@ -121,6 +122,7 @@ export async function openSnapshot(path: string, options: OpenOptions = {}): Pro
     if (st.size === 0) throw new CorruptInputError(path, 'empty file: expected an etcd snapshot');
     const head = readHead(path, 20);
     if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5)) {
+      const { extractZip } = await import('./container.js');
       const x = await extractZip(path);
       temp = x.temp;
       input = {
@@ -140,6 +142,7 @@ export async function openSnapshot(path: string, options: OpenOptions = {}): Pro
         );
       }
     } else if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+      const { extractGzip } = await import('./container.js');
       const x = await extractGzip(path, st.size);
       temp = x.temp;
       input = { path, format: 'gzip', dbPath: x.temp.path, dbFileSize: statSync(x.temp.path).size };

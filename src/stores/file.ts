@@ -35,12 +35,32 @@ export class FileRepository implements Repository {
     return `file://${this.root}`;
   }
 
-  /** Opens (and creates, mode 0700) the directory. */
-  static async open(root: string): Promise<FileRepository> {
+  /**
+   * Opens the directory; with create (the default, for writers) it is created (mode 0700) when missing,
+   * without it (readers: list, show, verify, …) a missing directory is a NotFoundError.
+   */
+  static async open(root: string, opts: { create?: boolean } = {}): Promise<FileRepository> {
+    const location = `file://${root}`;
+    if (opts.create === false) {
+      let st;
+      try {
+        st = await fs.stat(root);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new NotFoundError(`repository ${location}`);
+        throw new ConnectionError(location, `cannot use as a repository: ${(err as Error).message}`);
+      }
+      if (!st.isDirectory()) {
+        throw new ConnectionError(location, 'cannot use as a repository: expected a directory, found a file');
+      }
+      // A read-only repository is fine for readers; put() reports its own error.
+      await fs.mkdir(join(root, TMP), { mode: 0o700 }).catch(() => undefined);
+      return new FileRepository(root);
+    }
     try {
       await fs.mkdir(join(root, TMP), { recursive: true, mode: 0o700 });
     } catch (err) {
-      throw new ConnectionError(`file://${root}`, `cannot use as a repository: ${(err as Error).message}`);
+      throw new ConnectionError(location, `cannot use as a repository: ${(err as Error).message}`);
     }
     return new FileRepository(root);
   }

@@ -1,7 +1,8 @@
 /** `lifeboat backup …`: thin wrappers over src/backup and src/stores. */
 import { tmpdir } from 'node:os';
 import { Option, type Command } from 'commander';
-import { createBackup, type CreateOptions, type CreateProgress } from '../../backup/create.js';
+import { type CreateOptions, type CreateProgress } from '../../backup/create.js';
+import { createBackupWithSpoolCheck } from '../../backup/spool.js';
 import { Scheduler } from '../../backup/schedule.js';
 import { parseCompression } from '../../backup/compression.js';
 import {
@@ -41,8 +42,9 @@ const identityOption = () =>
 const outputOption = () =>
   new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text');
 
+/** Opens an existing repository (readers never create one: a missing directory is exit 4). */
 async function withRepo<T>(repo: string | undefined, fn: (r: Repository) => Promise<T>): Promise<T> {
-  const r = await openRepository(repo);
+  const r = await openRepository(repo, { create: false });
   try {
     return await fn(r);
   } finally {
@@ -174,13 +176,18 @@ export function define(cmd: Command): void {
   addCreateOptions(create)
     .addOption(outputOption())
     .action(async (o: ConnectionFlagValues & Record<string, unknown>) => {
-      const manifest = await withRepo(o.repo as string, async (repo) =>
-        createBackup({
-          ...(await createOptionsFrom(o, repo)),
-          log: info,
-          ...(progressPrinter() ? { onProgress: progressPrinter()! } : {}),
-        }),
-      );
+      const repo = await openRepository(o.repo as string);
+      const manifest = await (async () => {
+        try {
+          return await createBackupWithSpoolCheck({
+            ...(await createOptionsFrom(o, repo)),
+            log: info,
+            ...(progressPrinter() ? { onProgress: progressPrinter()! } : {}),
+          });
+        } finally {
+          await repo.close();
+        }
+      })();
       if (process.stderr.isTTY) process.stderr.write('\n');
       info(`backup ${manifest.id} written: ${manifest.artifacts[0]!.storedSize} bytes stored`);
       process.stdout.write(o.output === 'json' ? `${stringifyJson(manifest)}\n` : `${manifest.id}\n`);
@@ -195,11 +202,38 @@ export function define(cmd: Command): void {
       "cron expression in UTC (5 fields, or 6 with seconds), e.g. '0 */6 * * *'",
     )
     .option('--listen <host:port>', 'serve Prometheus /metrics and /healthz here')
-    .option('--max-age <duration>', '/healthz is unhealthy when the newest backup is older than this', '25h')
+    .option(
+      '--max-age <duration>',
+      '/healthz is unhealthy when the newest verified backup is older than this',
+      '25h',
+    )
+    .option(
+      '--restore-test',
+      'restore-test each new backup right after it is written (needs --encryption-identity)',
+    )
+    .option(
+      '--restore-test-cron <expr>',
+      'restore-test the newest untested backup on this cron (UTC) instead (needs --encryption-identity)',
+    )
+    .option('--etcd-bin-dir <dir>', "etcd and etcdutl for restore tests (default: Lifeboat's binary cache)")
     .action(async (o: ConnectionFlagValues & Record<string, unknown>) => {
+      const restoreTests = Boolean(o.restoreTest) || o.restoreTestCron !== undefined;
+      if (restoreTests && !o.encryptionIdentity) {
+        throw new UsageError(
+          'backup schedule: --restore-test/--restore-test-cron need --encryption-identity to decrypt the backups',
+        );
+      }
       const repo = await openRepository(o.repo as string);
       const create = await createOptionsFrom(o, repo);
       if (!create.clusterName) throw new UsageError('backup schedule: --cluster is required');
+      const restoreTest = restoreTests
+        ? {
+            identities: readIdentityFile(o.encryptionIdentity as string),
+            ...(o.restoreTestCron ? { cron: o.restoreTestCron as string } : {}),
+            ...(typeof o.spoolDir === 'string' && o.spool !== false ? { spoolDir: o.spoolDir } : {}),
+            ...(o.etcdBinDir ? { etcdBinDir: o.etcdBinDir as string } : {}),
+          }
+        : undefined;
       const sched = new Scheduler(repo, {
         cron: o.cron as string,
         create,
@@ -207,6 +241,7 @@ export function define(cmd: Command): void {
         ...(o.listen ? { listen: o.listen as string } : {}),
         maxAgeMs: parseDuration(o.maxAge as string, '--max-age'),
         log: info,
+        ...(restoreTest ? { restoreTest } : {}),
       });
       // This command owns the process: replace the CLI's immediate-exit signal handlers with a graceful
       // stop (abort the running backup, let it clean up, exit within 10 s).
@@ -281,6 +316,7 @@ export function define(cmd: Command): void {
     .option('--spool-dir <dir>', 'where to spool the decrypted snapshot (default: the temp directory)')
     .option('--restore-test', "restore into a scratch real etcd of the backup's minor version and compare")
     .option('--etcd-bin-dir <dir>', "etcd and etcdutl for --restore-test (default: Lifeboat's binary cache)")
+    .option('--no-record', 'do not write a verifications/<id>/<time>.json record into the repository')
     .addOption(outputOption())
     .action(
       async (
@@ -292,6 +328,7 @@ export function define(cmd: Command): void {
           output: string;
           restoreTest?: boolean;
           etcdBinDir?: string;
+          record?: boolean;
         },
       ) => {
         assertBackupId(id);
@@ -301,14 +338,28 @@ export function define(cmd: Command): void {
             ...(o.spoolDir ? { spoolDir: o.spoolDir } : {}),
             ...(o.etcdBinDir ? { etcdBinDir: o.etcdBinDir } : {}),
             restoreTest: Boolean(o.restoreTest),
+            record: o.record !== false,
             log: info,
           }),
         );
         if (o.output === 'json') process.stdout.write(`${stringifyJson(report)}\n`);
-        else
+        else {
           process.stdout.write(
             `backup ${id}: ok (stored bytes, sha256 trailer, meta pages, bbolt structure${o.restoreTest ? ', restore test' : ''})\n`,
           );
+          if (report.filledIn.length) {
+            // The manifest (structureChecked: false) lacks these; manifests are write-once, so they go to
+            // the verification record instead.
+            process.stdout.write(
+              `computed what the manifest lacks: revision ${report.revision}, compactRevision ${report.compactRevision}, liveKeys ${report.liveKeys}, hashKV ${report.hashKV}, contents ${
+                Object.entries(report.objectsPerResource)
+                  .map(([k, n]) => `${k}=${n}`)
+                  .join(' ') || '(no keys)'
+              }\n`,
+            );
+          }
+          if (report.record) process.stdout.write(`recorded in ${report.record}\n`);
+        }
       },
     );
 

@@ -28,7 +28,7 @@ export class BufferedOut {
   write(data: string | Buffer): Promise<void> | undefined {
     const b = typeof data === 'string' ? Buffer.from(data) : data;
     if (this.size + b.length > this.chunk.length || b.length >= this.chunk.length) return this.writeOut(b);
-    b.copy(this.chunk, this.size);
+    this.chunk.set(b, this.size);
     this.size += b.length;
     return undefined;
   }
@@ -39,7 +39,7 @@ export class BufferedOut {
       await out(b);
       return;
     }
-    b.copy(this.chunk, this.size);
+    this.chunk.set(b, this.size);
     this.size += b.length;
   }
 

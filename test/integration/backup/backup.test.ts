@@ -49,7 +49,9 @@ before(async () => {
     for (let i = 0; i < KEYS; i++) {
       // Every 10th value carries the secret 3 times: a repeated 64-byte random value.
       const v =
-        i % 10 === 0 ? Buffer.concat([secret, secret, secret]) : Buffer.from(`value-${i}-${'x'.repeat(2000)}`);
+        i % 10 === 0
+          ? Buffer.concat([secret, secret, secret])
+          : Buffer.from(`value-${i}-${'x'.repeat(2000)}`);
       await c.put(`/registry/things/k${String(i).padStart(4, '0')}`, v);
     }
   } finally {
@@ -82,6 +84,9 @@ async function create(repo: string, compress: string, env?: NodeJS.ProcessEnv): 
       join(dir, 'id.key'),
       '--compress',
       compress,
+      // Not the filesystem of the harness's etcd data dirs (tmpdir), so the structure check runs.
+      '--spool-dir',
+      '/dev/shm',
     ],
     env,
   );

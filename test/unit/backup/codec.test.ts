@@ -18,6 +18,8 @@ async function collect(r: Readable): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
 function input(): Buffer {
   // Compressible but not trivial: repeated blocks with random islands, 3 MiB.
   const b = Buffer.alloc(3 << 20, 7);
@@ -37,6 +39,38 @@ for (const kind of ['zstd', 'gzip', 'none'] as Compression[]) {
     assert.ok(out.equals(data));
   });
 }
+
+test('zstd: the native and the WebAssembly writers both make frames that fzstd reads as one stream', async () => {
+  const data = input();
+  for (const impl of ['native', 'wasm'] as const) {
+    const packed = await collect(Readable.from([data]).pipe(compressor('zstd', 1, impl)));
+    // 3 MiB in 1 MiB frames: three zstd frame magics (28 b5 2f fd) at least.
+    let frames = 0;
+    for (let i = packed.indexOf(ZSTD_MAGIC); i >= 0; i = packed.indexOf(ZSTD_MAGIC, i + 4)) frames++;
+    assert.ok(frames >= 3, `${impl}: ${frames} frames`);
+    const out = await collect(Readable.from([packed]).pipe(decompressor('zstd')));
+    assert.ok(out.equals(data), impl);
+  }
+});
+
+test('age: input in irregular pieces seals into exact 64 KiB chunks that age-encryption reads', async () => {
+  const a = await generateIdentity();
+  const data = randomBytes(5 * 65536 + 123);
+  const sizes = [1, 65535, 2, 65536, 70000, 3, 131072, 1000];
+  const pieces: Buffer[] = [];
+  let off = 0;
+  for (let i = 0; off < data.length; i++) {
+    const n = sizes[i % sizes.length]!;
+    pieces.push(data.subarray(off, off + n));
+    off += n;
+  }
+  const enc = await collect(encryptStream(Readable.from(pieces), [a.recipient]));
+  const header = enc.indexOf('\n', enc.indexOf('---')) + 1 + 16;
+  // 5 full chunks and a 123-byte last one, each with a 16-byte tag.
+  assert.equal(enc.length - header, 5 * (65536 + 16) + 123 + 16);
+  const dec = await collect(await decryptStream(Readable.from([enc]), [a.identity], 'x'));
+  assert.ok(dec.equals(data));
+});
 
 test('age: encrypt to a recipient, decrypt with its identity; a wrong identity is an IdentityError', async () => {
   const a = await generateIdentity();
