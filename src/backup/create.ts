@@ -180,7 +180,8 @@ async function openSpool(
   const sub = await fs.mkdtemp(join(dir, 'lifeboat-spool-'));
   const path = join(sub, 'snapshot.db');
   const unregister = onCleanup(() => rmSync(sub, { recursive: true, force: true }));
-  const stream = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
+  // 8 MiB: the stream waits for the spool only when it falls 8 batches behind, not after every batch.
+  const stream = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 8 << 20 });
   const spool = { path, stream, failed: undefined as Error | undefined, remove: async () => {} };
   // A spool that fails (disk full, torn down after an upload error) only costs the structure check.
   stream.on('error', (err) => {
