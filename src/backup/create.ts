@@ -55,6 +55,8 @@ export interface CreateOptions {
    * has ≥ 1.1× the db size free). Undefined: no spool; the manifest then says structureChecked: false.
    */
   spoolDir?: string;
+  /** Why the caller chose not to spool (spoolDir undefined): recorded as the manifest's structureCheckSkipped. */
+  spoolSkipReason?: string;
 }
 
 /** Status, name and alarms of every candidate endpoint. */
@@ -152,40 +154,52 @@ interface StreamResult {
   txid: bigint;
   inspection?: SnapshotInspection;
   memberHash?: EarlyMemberHash;
+  /** Why there is no inspection (structureChecked: false). */
+  skipReason?: string;
 }
 
 /** A private spool file for one stream, when the spool directory has room. */
+interface Spool {
+  path: string;
+  stream: WriteStream;
+  failed: Error | undefined;
+  /** Why the structure check cannot run from this spool (set when a write fails). */
+  skipReason: string | undefined;
+  remove: () => Promise<void>;
+}
+
 async function openSpool(
   dir: string | undefined,
   dbSize: bigint,
   log: (l: string) => void,
-): Promise<
-  { path: string; stream: WriteStream; failed: Error | undefined; remove: () => Promise<void> } | undefined
-> {
-  if (!dir) return undefined;
+): Promise<Spool | { skipReason: string }> {
+  if (!dir) return { skipReason: 'no spool directory (--no-spool)' };
   let free: bigint;
   try {
     const st = await fs.statfs(dir, { bigint: true });
     free = st.bavail * st.bsize;
   } catch (err) {
-    log(`spool directory ${dir} unusable (${(err as Error).message}); skipping the structure check`);
-    return undefined;
+    const reason = `spool directory ${dir} unusable (${(err as Error).message}); skipping the structure check`;
+    log(reason);
+    return { skipReason: reason };
   }
   if (free * 10n < dbSize * 11n) {
-    log(
-      `spool directory ${dir} has ${free} bytes free, less than 1.1× the db size ${dbSize}; skipping the structure check`,
-    );
-    return undefined;
+    const reason = `spool directory ${dir} has ${free} bytes free, less than 1.1× the db size ${dbSize}; skipping the structure check`;
+    log(reason);
+    return { skipReason: reason };
   }
   const sub = await fs.mkdtemp(join(dir, 'lifeboat-spool-'));
   const path = join(sub, 'snapshot.db');
   const unregister = onCleanup(() => rmSync(sub, { recursive: true, force: true }));
   // 8 MiB: the stream waits for the spool only when it falls 8 batches behind, not after every batch.
   const stream = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 8 << 20 });
-  const spool = { path, stream, failed: undefined as Error | undefined, remove: async () => {} };
+  const spool: Spool = { path, stream, failed: undefined, skipReason: undefined, remove: async () => {} };
   // A spool that fails (disk full, torn down after an upload error) only costs the structure check.
   stream.on('error', (err) => {
-    if (!spool.failed) log(`spool write failed (${err.message}); skipping the structure check`);
+    if (!spool.failed) {
+      spool.skipReason = `spool write failed (${err.message}); skipping the structure check`;
+      log(spool.skipReason);
+    }
     spool.failed ??= err;
   });
   await once(stream, 'open');
@@ -224,7 +238,10 @@ async function streamFrom(
   let sourceError: unknown;
   let facts: ReturnType<SnapshotChecker['finish']> | undefined;
   const abort = new AbortController();
-  const spool = await openSpool(opts.spoolDir, c.status!.dbSize, opts.log ?? (() => undefined));
+  const opened = await openSpool(opts.spoolDir, c.status!.dbSize, opts.log ?? (() => undefined));
+  const spool = 'path' in opened ? opened : undefined;
+  const spoolSkipReason = (): string | undefined =>
+    spool ? spool.skipReason : (opts.spoolSkipReason ?? opened.skipReason);
   let worker: InspectionWorker | undefined;
   if (spool) {
     try {
@@ -337,6 +354,7 @@ async function streamFrom(
   return {
     ...(inspection ? { inspection } : {}),
     ...(memberHash ? { memberHash } : {}),
+    ...(!inspection ? { skipReason: spoolSkipReason() ?? 'the spooled copy was not inspected' } : {}),
     txid: facts.txid,
     artifact: {
       kind: 'etcd-snapshot',
@@ -437,6 +455,7 @@ export async function createBackup(opts: CreateOptions): Promise<BackupManifest>
         liveKeys: ins ? ins.liveKeys : null,
         hashKV: ins ? ins.hashKV : null,
         structureChecked: Boolean(ins),
+        structureCheckSkipped: ins ? null : (result.skipReason ?? 'the spooled copy was not inspected'),
         artifacts: [result.artifact],
         contents: ins ? { objectsPerResource: ins.objectsPerResource } : null,
       });

@@ -2,7 +2,6 @@
  * The Backup manifest (apiVersion lifeboat/v1alpha1, kind Backup): written last, after every artifact is
  * complete; a backup exists in a repository exactly when its manifest does.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { isInteger, parse as parseLossless } from 'lossless-json';
 import { CorruptInputError } from '../util/errors.js';
 import { LIFEBOAT_API_VERSION, lifeboatDoc, stringifyJson } from '../util/json.js';
@@ -59,24 +58,9 @@ export interface BackupBody {
 
 export type BackupManifest = { apiVersion: string; kind: string } & BackupBody;
 
-/** What a caller of createBackup knows about why the spool check may not run (see spool.ts). */
-export interface StructureNote {
-  reason?: string;
-}
-
-/**
- * The StructureNote of the backup being created in this async context. createBackup (create.ts) does not
- * pass a reason itself; the spool pre-flight (spool.ts) runs it inside structureNotes.run(note, …).
- */
-export const structureNotes = new AsyncLocalStorage<StructureNote>();
-
 export function makeManifest(body: BackupBody): BackupManifest {
-  let skipped = body.structureCheckSkipped;
-  if (skipped === undefined) {
-    skipped = body.structureChecked
-      ? null
-      : (structureNotes.getStore()?.reason ?? 'the spool copy was not available (reason not recorded)');
-  }
+  const skipped =
+    body.structureCheckSkipped ?? (body.structureChecked ? null : 'the spooled copy was not inspected');
   // Key order: structureCheckSkipped right after structureChecked.
   const { artifacts, contents, ...head } = body;
   return lifeboatDoc('Backup', { ...head, structureCheckSkipped: skipped, artifacts, contents });

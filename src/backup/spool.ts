@@ -18,7 +18,7 @@ import { readFileSync, readlinkSync, readdirSync, promises as fs } from 'node:fs
 import { basename, isAbsolute, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { createBackup, type CreateOptions } from './create.js';
-import { structureNotes, type BackupManifest, type StructureNote } from './manifest.js';
+import type { BackupManifest } from './manifest.js';
 
 export interface LocalEtcd {
   pid: number;
@@ -196,37 +196,36 @@ export async function checkSpoolPlacement(
 
 /**
  * createBackup with the spool pre-flight: a spool on etcd's filesystem is not used, and the manifest's
- * `structureCheckSkipped` says why the check did not run (this reason, create.ts's free-space or spool
- * failure message, or --no-spool).
+ * `structureCheckSkipped` says why (this reason, or create.ts's own: free space, a failed spool write,
+ * --no-spool).
  */
 export async function createBackupWithSpoolCheck(opts: CreateOptions): Promise<BackupManifest> {
-  const note: StructureNote = {};
   const outer = opts.log ?? (() => undefined);
   // The pre-flight's lines wait for createBackup's first line (it has reached etcd by then): a backup that
   // fails to connect stays one error line on stderr.
   const pending: string[] = [];
-  // create.ts logs why it did not spool ("spool directory … has N bytes free …", "spool write failed …").
   const log = (l: string): void => {
-    if (/^spool (directory|write failed)/.test(l)) note.reason = l;
     for (const p of pending.splice(0)) outer(p);
     outer(l);
   };
   let spoolDir = opts.spoolDir;
-  if (spoolDir === undefined) {
-    note.reason = 'no spool directory (--no-spool)';
-  } else {
+  let spoolSkipReason: string | undefined;
+  if (spoolDir !== undefined) {
     const placement = await checkSpoolPlacement(spoolDir, opts.conn.endpoints);
     // What could not be compared (remote members) is context for a refusal only.
     if (placement.problem) {
       pending.push(...placement.notes, placement.problem);
-      note.reason = placement.problem;
+      spoolSkipReason = placement.problem;
       spoolDir = undefined;
     }
   }
   const { spoolDir: _dropped, ...rest } = opts;
-  const m = await structureNotes.run(note, () =>
-    createBackup({ ...rest, log, ...(spoolDir !== undefined ? { spoolDir } : {}) }),
-  );
+  const m = await createBackup({
+    ...rest,
+    log,
+    ...(spoolDir !== undefined ? { spoolDir } : {}),
+    ...(spoolSkipReason !== undefined ? { spoolSkipReason } : {}),
+  });
   for (const p of pending.splice(0)) outer(p);
   return m;
 }
