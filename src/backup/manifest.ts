@@ -48,8 +48,8 @@ export interface BackupBody {
   hashKV: number | null;
   structureChecked: boolean;
   /**
-   * Why the structure check and content summary did not run at create time (null when they ran). Filled
-   * from the ambient StructureNote (see structureNotes) when the writer leaves it undefined.
+   * Why the structure check and content summary did not run at create time (null when they ran): the
+   * spool pre-flight's or create.ts's reason; a generic one when the writer leaves it undefined.
    */
   structureCheckSkipped?: string | null;
   artifacts: Artifact[];
