@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { AtomicFile, writeFileAtomic } from '../../../src/util/atomic-file.js';
 import { ExitCode, RefusedError } from '../../../src/util/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeboat-atomic-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('writes 0600 and leaves no .part behind', async () => {
   const p = join(dir, 'a.db');
