@@ -78,6 +78,8 @@ interface CompRt {
   logFile: string;
   /** Restarts after unexpected exits since the last operator action (for the backoff). */
   restarts?: number;
+  /** A pending restart after an unexpected exit; an operator action cancels it. */
+  restartTimer?: NodeJS.Timeout;
 }
 
 /** Backoff before restarting a component that exited on its own: 1 s, 2 s, 4 s … at most 30 s. */
@@ -422,6 +424,12 @@ export class Supervisor {
         break;
       }
     }
+    if (x.state !== 'starting') {
+      // Stopped, killed or wiped by the operator while it was starting (a restart racing `lab stop`):
+      // the operator's word holds.
+      await x.proc?.stop(x.state === 'killed' ? 'SIGKILL' : 'SIGTERM', 10000);
+      return;
+    }
     x.state = 'running';
     x.identity = identify(x.proc!.pid);
     const proc = x.proc!;
@@ -444,25 +452,35 @@ export class Supervisor {
     const delay = restartDelayMs(x.restarts ?? 0);
     x.restarts = (x.restarts ?? 0) + 1;
     this.log(`${x.component} on ${x.host.host} exited on its own; restarting in ${delay} ms`);
-    setTimeout(() => {
+    if (x.restartTimer) clearTimeout(x.restartTimer);
+    x.restartTimer = setTimeout(() => {
+      x.restartTimer = undefined;
       if (this.shuttingDown || x.state !== 'exited') return;
       this.startComp(x).catch((err: unknown) => {
         this.log(`restart of ${x.component} on ${x.host.host} failed: ${(err as Error).message}`);
-        if (x.state !== 'running') {
+        // Only a restart that nobody has overridden (lab stop/kill/wipe set their own state) tries again.
+        if (x.state === 'starting' || x.state === 'exited') {
           x.state = 'exited';
           this.restartLater(x);
         }
       });
-    }, delay).unref();
+    }, delay);
+    x.restartTimer.unref();
   }
 
   private async stopComp(x: CompRt, how: 'kill' | 'stop'): Promise<void> {
     x.restarts = 0;
+    if (x.restartTimer) {
+      clearTimeout(x.restartTimer);
+      x.restartTimer = undefined;
+    }
+    const injected = how === 'kill' ? 'killed' : 'stopped';
     if (x.proc?.running) {
-      x.state = how === 'kill' ? 'killed' : 'stopped';
+      x.state = injected;
       await x.proc.stop(how === 'kill' ? 'SIGKILL' : 'SIGTERM', 10000);
-    } else if (x.state === 'running' || x.state === 'starting') {
-      x.state = 'stopped';
+    } else if (x.state === 'running' || x.state === 'starting' || x.state === 'exited') {
+      // Also a component that had exited on its own: the operator's stop/kill now holds, no restart.
+      x.state = injected;
     }
   }
 
