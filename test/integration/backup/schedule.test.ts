@@ -103,10 +103,24 @@ test('two schedulers on one bucket: one backup per slot; metrics, /healthz, SIGT
   const b = startScheduler([...common, '--listen', `${block.host(2)}:9100`]);
   await waitFor(`http://${block.host(1)}:9100/healthz`);
   await waitFor(`http://${block.host(2)}:9100/healthz`);
+  // Let several 3 s slots pass; on a loaded machine a backup can take longer than a slot, so wait (up to
+  // 60 s) until both schedulers have each run a backup, rather than for a fixed time.
+  const success =
+    /lifeboat_backup_last_success_timestamp_seconds\{cluster="c1",repository="s3:\/\/sched\/two\/"\} \d/;
+  const scrape = async () => [
+    (await httpGet(`http://${block.host(1)}:9100/metrics`)).body,
+    (await httpGet(`http://${block.host(2)}:9100/metrics`)).body,
+  ];
   await new Promise((r) => setTimeout(r, 13_000));
-
-  const metricsA = (await httpGet(`http://${block.host(1)}:9100/metrics`)).body;
-  const metricsB = (await httpGet(`http://${block.host(2)}:9100/metrics`)).body;
+  let [metricsA, metricsB] = await scrape();
+  for (
+    let waited = 0;
+    waited < 60_000 && !(success.test(metricsA!) && success.test(metricsB!));
+    waited += 1000
+  ) {
+    await new Promise((r) => setTimeout(r, 1000));
+    [metricsA, metricsB] = await scrape();
+  }
   const health = await httpGet(`http://${block.host(1)}:9100/healthz`);
 
   const stopAt = Date.now();
@@ -136,14 +150,12 @@ test('two schedulers on one bucket: one backup per slot; metrics, /healthz, SIGT
     // Both schedulers saw the other take slots.
     const taken = (m: string) =>
       Number(/lifeboat_backup_slots_taken_by_others_total\{cluster="c1"\} (\d+)/.exec(m)?.[1] ?? 0);
-    assert.ok(taken(metricsA) + taken(metricsB) >= 1, `${metricsA}\n${metricsB}`);
-    assert.match(
-      metricsA,
-      /lifeboat_backup_last_success_timestamp_seconds\{cluster="c1",repository="s3:\/\/sched\/two\/"\} \d/,
-    );
-    assert.match(metricsA, /lifeboat_backups\{cluster="c1"\} [1-9]/);
-    assert.match(metricsA, /lifeboat_backup_failures_total\{cluster="c1",reason="etcd"\} 0/);
-    assert.match(metricsA, /lifeboat_backup_duration_seconds_count\{cluster="c1"\} /);
+    assert.ok(taken(metricsA!) + taken(metricsB!) >= 1, `${metricsA}\n${metricsB}`);
+    assert.match(metricsA!, success);
+    assert.match(metricsB!, success);
+    assert.match(metricsA!, /lifeboat_backups\{cluster="c1"\} [1-9]/);
+    assert.match(metricsA!, /lifeboat_backup_failures_total\{cluster="c1",reason="etcd"\} 0/);
+    assert.match(metricsA!, /lifeboat_backup_duration_seconds_count\{cluster="c1"\} /);
     assert.equal(health.status, 200, health.body);
   } finally {
     await repo.close();
