@@ -10,6 +10,7 @@ import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubernetesBinaries } from '../lab/binaries.js';
+import { labStatus } from '../lab/lab.js';
 import { onCleanup } from '../util/cleanup.js';
 import { LifeboatError } from '../util/errors.js';
 import { packageRoot } from '../util/version.js';
@@ -115,10 +116,17 @@ export async function runRecoveryDemo(o: DemoOptions): Promise<DemoResult> {
         show((await kubectl(['get', 'deploy,cm', '-n', 'shop'])).stdout);
       },
     );
-    const etcd =
-      `--endpoints ${await labEtcdEndpoints(lab)} --cacert ${lab}/pki/ca.crt --cert ${lab}/pki/etcd-client.crt --key ${lab}/pki/etcd-client.key`.split(
-        ' ',
-      );
+    const pki = join(lab, 'pki');
+    const etcd = [
+      '--endpoints',
+      await labEtcdEndpoints(lab),
+      '--cacert',
+      join(pki, 'ca.crt'),
+      '--cert',
+      join(pki, 'etcd-client.crt'),
+      '--key',
+      join(pki, 'etcd-client.key'),
+    ];
     const backupId = await step('Take an encrypted, verified backup into a file repository', async () => {
       show((await lb(['backup', 'keygen', '--out', key])).stdout);
       const r = await lb(['backup', 'create', ...etcd, '--repo', repo, '--encryption-identity', key]);
@@ -204,16 +212,9 @@ export async function runRecoveryDemo(o: DemoOptions): Promise<DemoResult> {
   }
 }
 
+/** The lab's etcd client URLs, from the lab's own status (the library call behind `lab status`). */
 async function labEtcdEndpoints(labDir: string): Promise<string> {
-  const r = spawnSync(
-    process.execPath,
-    [join(packageRoot(), 'bin', 'lifeboat'), 'lab', 'status', '--dir', labDir, '--json'],
-    {
-      encoding: 'utf8',
-    },
-  );
-  if (r.status !== 0) throw new DemoStepError(`lab status failed: ${r.stderr.trim()}`);
-  const status = JSON.parse(r.stdout) as { components: Array<{ component: string; address: string }> };
+  const status = await labStatus({ dir: labDir });
   const eps = status.components.filter((c) => c.component === 'etcd').map((c) => `https://${c.address}`);
   if (!eps.length) throw new DemoStepError('the lab reports no etcd member');
   return eps.join(',');
