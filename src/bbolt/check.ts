@@ -10,7 +10,7 @@ import { isBucketEntry } from './cursor.js';
 import type { BoltDb } from './db.js';
 import { freelistIds } from './freelist.js';
 import { PGID_NO_FREELIST } from './meta.js';
-import { BUCKET_LEAF_FLAG, Page, PageFlag } from './page.js';
+import { BUCKET_LEAF_FLAG, newLeafInfo, Page, PageFlag } from './page.js';
 import { Bucket as BucketClass } from './bucket.js';
 
 export interface StructureProblem {
@@ -104,40 +104,55 @@ export function checkStructure(db: BoltDb, options: CheckOptions = {}): Structur
     path: number[];
   }
   const bucketsToWalk: Bucket[] = [db.root()];
+  const info = newLeafInfo();
+  // Keys are compared in place (no Buffer per key): this runs for every entry of the database.
   const checkLeafEntries = (p: Page, lo: Buffer | undefined, hi: Buffer | undefined, where: number) => {
     let prev: Buffer | undefined;
-    for (let i = 0; i < p.count; i++) {
-      let e;
+    let prevStart = 0;
+    let prevEnd = 0;
+    const n = p.count;
+    for (let i = 0; i < n; i++) {
+      let kb: Buffer;
+      let ks: number;
       try {
-        e = p.leafElement(i);
+        p.leafInfo(i, info);
+        if (info.keyOffset + info.keySize <= p.loadedLength) {
+          kb = p.loaded;
+          ks = info.keyOffset;
+        } else {
+          kb = p.peek(info.keyOffset, info.keySize);
+          ks = 0;
+        }
       } catch (err) {
         report(where, `leaf element ${i}: ${describe(err)}`);
         return;
       }
-      if (prev && Buffer.compare(prev, e.key) >= 0) report(where, `leaf key ${i} out of order`);
-      if (lo && Buffer.compare(e.key, lo) < 0) report(where, `leaf key ${i} below its parent's key`);
-      if (hi && Buffer.compare(e.key, hi) >= 0) report(where, `leaf key ${i} not below the next parent key`);
-      prev = e.key;
-      if (e.valueOffset + e.valueSize > p.fullLength) {
+      const ke = ks + info.keySize;
+      if (prev && prev.compare(kb, ks, ke, prevStart, prevEnd) >= 0)
+        report(where, `leaf key ${i} out of order`);
+      if (lo && kb.compare(lo, 0, lo.length, ks, ke) < 0)
+        report(where, `leaf key ${i} below its parent's key`);
+      if (hi && kb.compare(hi, 0, hi.length, ks, ke) >= 0)
+        report(where, `leaf key ${i} not below the next parent key`);
+      prev = kb;
+      prevStart = ks;
+      prevEnd = ke;
+      const valueOffset = info.keyOffset + info.keySize;
+      if (valueOffset + info.valueSize > p.fullLength) {
         report(where, `leaf element ${i}: value runs past the end of the page`);
         continue;
       }
-      if (e.flags & BUCKET_LEAF_FLAG) {
+      if (info.flags & BUCKET_LEAF_FLAG) {
+        const key = kb.subarray(ks, ke);
         try {
-          const entry = {
-            key: e.key,
-            flags: e.flags,
-            page: p,
-            valueOffset: e.valueOffset,
-            valueSize: e.valueSize,
-          };
+          const entry = { key, flags: info.flags, page: p, valueOffset, valueSize: info.valueSize };
           if (isBucketEntry(entry)) {
             bucketsToWalk.push(
-              BucketClass.fromValue(db, p.slice(e.valueOffset, e.valueSize), p, e.key.toString('latin1')),
+              BucketClass.fromValue(db, p.slice(valueOffset, info.valueSize), p, key.toString('latin1')),
             );
           }
         } catch (err) {
-          report(where, `bucket ${JSON.stringify(e.key.toString('latin1'))}: ${describe(err)}`);
+          report(where, `bucket ${JSON.stringify(key.toString('latin1'))}: ${describe(err)}`);
         }
       }
     }

@@ -76,3 +76,49 @@ export function crc32c(data: Uint8Array, initial = 0): number {
   const n = loadNative();
   return n ? n(data, initial) : crc32cPure(data, initial);
 }
+
+// CRC combination: the CRC of A‖B from crc(A), crc(B) and len(B), by multiplying crc(A) by x^(8·len(B))
+// modulo the (bit-reflected) Castagnoli polynomial. Lets ranges be checksummed on several threads.
+const POLY = 0x82f63b78;
+
+/** a·b modulo the reflected polynomial (bit 31 is x^0). */
+function mulModP(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+/** X2K[k] = x^(2^k) mod P, reflected. */
+const X2K = (() => {
+  const t = new Uint32Array(32);
+  let p = 0x40000000; // x^1
+  t[0] = p;
+  for (let k = 1; k < 32; k++) t[k] = p = mulModP(p, p);
+  return t;
+})();
+
+/** x^(8·n) mod P, reflected. */
+function xPow8n(n: number): number {
+  let p = 0x80000000; // x^0
+  let k = 3;
+  while (n > 0) {
+    if (n % 2 === 1) p = mulModP(X2K[k & 31]!, p);
+    n = Math.floor(n / 2);
+    k++;
+  }
+  return p;
+}
+
+/** CRC-32C of A‖B from crc(A), crc(B) and B's length in bytes (any safe integer). */
+export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
+  if (lengthB === 0) return crcA >>> 0;
+  return (mulModP(xPow8n(lengthB), crcA >>> 0) ^ crcB) >>> 0;
+}

@@ -13,7 +13,8 @@ import { readLeases, type Lease } from './lease.js';
 import { readEtcdMeta, type EtcdMeta } from './meta.js';
 import { readMembers, readRemovedMembers, type Member } from './members.js';
 import { MvccView } from './mvcc.js';
-import { computeHashStatus, type HashStatus } from './status.js';
+import type { RangeCrcOptions } from './crc-ranges.js';
+import { startHashStatus, type HashStatus } from './status.js';
 
 export interface DbSummary {
   pageSize: number;
@@ -108,11 +109,19 @@ export class EtcdDb {
 
   /**
    * etcdutl snapshot status (3.5 semantics) plus liveKeys, summary and page usage. Like etcdutl, it runs
-   * the structural check first; callers decide whether problems are fatal (`structure.ok`).
+   * the structural check too; callers decide whether problems are fatal (`structure.ok`).
    */
-  status(): DbStatus {
-    const structure = this.verifyStructure();
-    const hs = computeHashStatus(this.bolt);
+  status(options: RangeCrcOptions = {}): DbStatus {
+    // The walk queues the large values for a helper thread; the structural check runs meanwhile.
+    const pending = startHashStatus(this.bolt, options);
+    let structure: StructureReport;
+    try {
+      structure = this.verifyStructure();
+    } catch (e) {
+      pending.abort();
+      throw e;
+    }
+    const hs = pending.finish();
     const ps = BigInt(this.bolt.pageSize);
     return {
       ...hs,

@@ -41,6 +41,6 @@ export type { Member } from './members.js';
 export { decodeLease, type Lease } from './lease.js';
 export { hashKV, type HashKVOptions, type HashKVResult } from './hashkv.js';
 export type { HashStatus } from './status.js';
-export { crc32c, crc32cImplementation, crc32cPure } from './crc32c.js';
+export { crc32c, crc32cCombine, crc32cImplementation, crc32cPure } from './crc32c.js';
 export { encodeRevisionKey, parseRevisionKey, type Revision, type RevisionKey } from './revision.js';
 export { Buckets, MetaKeys } from './schema.js';

@@ -426,6 +426,19 @@ export class MvccView {
     }
   }
 
+  /**
+   * The live keys at a revision (0 = current) in [key, rangeEnd), ascending, as latin1 strings (one char
+   * per byte): for key listings that print nothing else, without a KeyValue per key.
+   */
+  liveKeysAt(revision: bigint | undefined, o: { key?: Buffer; rangeEnd?: Buffer } = {}): string[] {
+    const rev = this.resolveRevision(revision);
+    const latest = this.latestLocators(rev, o.key, o.key ? o.rangeEnd : undefined);
+    const live: string[] = [];
+    for (const kv of latest) if (kv[1] % 2 === 0) live.push(kv[0]);
+    // Latin1 strings: the default sort's code-unit order is byte order.
+    return live.sort();
+  }
+
   /** Number of live keys at the current revision (what etcdutl 3.6 calls totalKey). */
   liveKeyCount(): number {
     let n = 0;

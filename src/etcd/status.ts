@@ -7,11 +7,12 @@
  */
 import { BUCKET_LEAF_FLAG } from '../bbolt/page.js';
 import { isBucketEntry, newLeafInfo, type BoltDb, type Page } from '../bbolt/index.js';
-import { crc32c } from './crc32c.js';
+import { RangeCrc, type RangeCrcOptions } from './crc-ranges.js';
 import { decodeEntryKeyValue, decodeKeyValue, keyField, scanKeyField } from './kv.js';
 import { WireError } from './proto-wire.js';
 import { parseRevisionKey, REV_BYTES_LEN, type RevisionKey } from './revision.js';
 import { Buckets } from './schema.js';
+import { ByteKeySet } from './key-set.js';
 
 export interface HashStatus {
   /** CRC-32C as etcdutl prints it (a uint32). */
@@ -27,16 +28,43 @@ export interface HashStatus {
   totalSize: bigint;
 }
 
-/** Bytes per read of a large page: fits the CPU cache, so the CRC reads what the read just wrote. */
-const CHUNK = 256 << 10;
+export interface PendingHashStatus {
+  /** Waits for the CRC of the large values (computed on a helper thread) and returns the status. */
+  finish(): HashStatus;
+  /** Stops the helper thread without a result (after an error elsewhere). */
+  abort(): void;
+}
 
-export function computeHashStatus(db: BoltDb): HashStatus {
-  let h = 0;
+/** Walks the database and returns the status; see `startHashStatus`. */
+export function computeHashStatus(db: BoltDb, options: RangeCrcOptions = {}): HashStatus {
+  return startHashStatus(db, options).finish();
+}
+
+/**
+ * Walks every bucket in etcdutl's order. Bytes on pages already read are checksummed at once; large values
+ * (overflow pages) are queued as file ranges for a helper thread, so the caller can do other work (the
+ * structural check) before `finish()` joins in and combines the pieces.
+ */
+export function startHashStatus(db: BoltDb, options: RangeCrcOptions = {}): PendingHashStatus {
+  const crc = new RangeCrc(db.file.path, db.file.fd, db.file.size, options);
+  try {
+    const partial = walk(db, crc);
+    return {
+      finish: () => ({ ...partial, hash: crc.finish() }),
+      abort: () => crc.close(),
+    };
+  } catch (e) {
+    crc.close();
+    throw e;
+  }
+}
+
+function walk(db: BoltDb, crc: RangeCrc): Omit<HashStatus, 'hash'> {
   let totalKey = 0;
-  let revision = 0n;
-  const live = new Set<string>();
-  const scratch = { buf: Buffer.allocUnsafe(CHUNK) };
+  const live = new ByteKeySet();
+  const scratch = { buf: Buffer.allocUnsafe(64 << 10) };
   const info = newLeafInfo();
+  const ps = db.pageSize;
   const root = db.root();
   for (const be of root.entries()) {
     if (!isBucketEntry(be)) {
@@ -46,7 +74,7 @@ export function computeHashStatus(db: BoltDb): HashStatus {
       );
     }
     const b = root.bucketOf(be);
-    h = crc32c(be.key, h);
+    crc.bytes(be.key);
     const isKey = be.key.toString('latin1') === Buckets.key;
     for (const p of b.leafPages()) {
       const n = p.count;
@@ -68,33 +96,30 @@ export function computeHashStatus(db: BoltDb): HashStatus {
       if (!contiguous || end > p.fullLength) {
         for (let i = 0; i < n; i++) {
           const el = p.leafElement(i);
-          h = crc32c(el.key, h);
+          crc.bytes(el.key);
           totalKey++;
           if ((el.flags & BUCKET_LEAF_FLAG) !== 0) continue;
           const v = p.transient(el.valueOffset, el.valueSize, scratch);
-          h = crc32c(v, h);
-          if (isKey) revision = keyEntry(db, p, i, el.key, 0, el.key.length, v, 0, v.length, live);
+          crc.bytes(v);
+          if (isKey) keyEntry(db, p, i, el.key, 0, el.key.length, v, 0, v.length, live);
         }
         continue;
       }
       totalKey += n;
       if (end <= p.loadedLength) {
         const data = p.loaded;
-        h = crc32c(data.subarray(first, end), h);
+        crc.bytes(data.subarray(first, end));
         if (!isKey) continue;
         for (let i = 0; i < n; i++) {
           p.leafInfo(i, info);
           const ko = info.keyOffset;
           const vo = ko + info.keySize;
-          revision = keyEntry(db, p, i, data, ko, vo, data, vo, vo + info.valueSize, live);
+          keyEntry(db, p, i, data, ko, vo, data, vo, vo + info.valueSize, live);
         }
         continue;
       }
-      // A page with overflow (large values): read it in pieces small enough to stay in the CPU cache
-      // between the read and the CRC.
-      for (let off = first; off < end; off += CHUNK) {
-        h = crc32c(p.transient(off, Math.min(CHUNK, end - off), scratch), h);
-      }
+      // A page with overflow (large values): a file range (inside the file: db.page checked the overflow).
+      crc.fileRange(p.pgid * ps + first, end - first);
       if (!isKey) continue;
       const buf = p.loaded;
       for (let i = 0; i < n; i++) {
@@ -104,15 +129,23 @@ export function computeHashStatus(db: BoltDb): HashStatus {
         const ve = vo + info.valueSize;
         const key = vo <= buf.length ? buf : p.peek(ko, info.keySize);
         const ks = key === buf ? ko : 0;
-        if (ve <= buf.length) revision = keyEntry(db, p, i, key, ks, ks + info.keySize, buf, vo, ve, live);
-        else revision = keyEntry(db, p, i, key, ks, ks + info.keySize, undefined, 0, 0, live);
+        if (ve <= buf.length) keyEntry(db, p, i, key, ks, ks + info.keySize, buf, vo, ve, live);
+        else keyEntry(db, p, i, key, ks, ks + info.keySize, undefined, 0, 0, live);
       }
     }
   }
-  return { hash: h >>> 0, revision, totalKey, liveKeys: live.size, totalSize: db.dataSize };
+  // The key bucket is in revision order: the last entry has the highest main revision.
+  const last = db.bucket(Buckets.key)?.cursor().last();
+  let revision = 0n;
+  if (last) {
+    const r = parseRevisionKey(last.key);
+    if (typeof r === 'string') throw db.corrupt(`bucket key: ${r}`, `page ${last.page.pgid}`);
+    revision = r.main;
+  }
+  return { revision, totalKey, liveKeys: live.live, totalSize: db.dataSize };
 }
 
-/** One key-bucket entry: validates the revision key, updates the live set; returns the main revision. */
+/** One key-bucket entry: validates the revision key and marks its key alive or deleted. */
 function keyEntry(
   db: BoltDb,
   p: Page,
@@ -124,10 +157,9 @@ function keyEntry(
   vb: Buffer | undefined,
   vs: number,
   ve: number,
-  live: Set<string>,
-): bigint {
+  live: ByteKeySet,
+): void {
   const klen = ke - ks;
-  let main: bigint;
   let tombstone: boolean;
   if (
     (klen === REV_BYTES_LEN || (klen === REV_BYTES_LEN + 1 && kb[ks + 17] === 0x74)) &&
@@ -135,39 +167,36 @@ function keyEntry(
     kb[ks]! < 0x80 &&
     kb[ks + 9]! < 0x80
   ) {
-    main = kb.readBigInt64BE(ks);
     tombstone = klen !== REV_BYTES_LEN;
   } else {
     const r = parseRevisionKey(kb.subarray(ks, ke));
     if (typeof r === 'string') throw db.corrupt(`bucket key: ${r}`, `page ${p.pgid}`);
-    main = r.main;
     tombstone = r.tombstone;
   }
-  let k: string;
-  if (vb && scanKeyField(vb, vs, ve)) k = vb.toString('latin1', keyField.start, keyField.end);
-  else {
-    try {
-      if (vb) k = decodeKeyValue(vb.subarray(vs, ve)).key.toString('latin1');
-      else {
-        const el = p.leafElement(index);
-        const e = {
-          key: el.key,
-          flags: el.flags,
-          page: p,
-          valueOffset: el.valueOffset,
-          valueSize: el.valueSize,
-        };
-        k = decodeEntryKeyValue(e, false).key.toString('latin1');
-      }
-    } catch (err) {
-      if (err instanceof WireError) {
-        const r = parseRevisionKey(kb.subarray(ks, ke)) as RevisionKey;
-        throw db.corrupt(`bucket key, revision ${r.main}_${r.sub}: ${err.message}`, `page ${p.pgid}`);
-      }
-      throw err;
-    }
+  if (vb && scanKeyField(vb, vs, ve)) {
+    live.mark(vb, keyField.start, keyField.end, !tombstone);
+    return;
   }
-  if (tombstone) live.delete(k);
-  else live.add(k);
-  return main;
+  let key: Buffer;
+  try {
+    if (vb) key = decodeKeyValue(vb.subarray(vs, ve)).key;
+    else {
+      const el = p.leafElement(index);
+      const e = {
+        key: el.key,
+        flags: el.flags,
+        page: p,
+        valueOffset: el.valueOffset,
+        valueSize: el.valueSize,
+      };
+      key = decodeEntryKeyValue(e, false).key;
+    }
+  } catch (err) {
+    if (err instanceof WireError) {
+      const r = parseRevisionKey(kb.subarray(ks, ke)) as RevisionKey;
+      throw db.corrupt(`bucket key, revision ${r.main}_${r.sub}: ${err.message}`, `page ${p.pgid}`);
+    }
+    throw err;
+  }
+  live.mark(key, 0, key.length, !tombstone);
 }

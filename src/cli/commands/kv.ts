@@ -180,6 +180,17 @@ export function define(cmd: Command): void {
           const opts = { key, rangeEnd, revision, keysOnly: !!o.keysOnly, countOnly: !!o.countOnly, limit };
           // Streaming path: no limit, not count-only — values are read and written one at a time.
           const stream = !o.countOnly && limit === 0;
+          if (fmt === 'simple' && stream && o.keysOnly) {
+            // Only keys are printed (each followed by an empty value line): no KeyValue per key.
+            const bo = new BufferedOut();
+            const tail = o.printValueOnly ? '\n' : '\n\n';
+            for (const k of mvcc.liveKeysAt(revision, { key, rangeEnd })) {
+              const p = o.printValueOnly ? bo.write(tail) : bo.writeLatin1(k + tail);
+              if (p) await p;
+            }
+            await bo.flush();
+            return;
+          }
           if (fmt === 'simple') {
             // Values are written out before the next one is read (stdout writes are synchronous on Linux,
             // and BufferedOut copies small pieces), so large values can share one buffer.

@@ -33,6 +33,14 @@ export class BufferedOut {
     return undefined;
   }
 
+  /** Like `write`, for a string of bytes as latin1 (one char per byte), copied without an interim Buffer. */
+  writeLatin1(s: string): Promise<void> | undefined {
+    if (this.size + s.length > this.chunk.length || s.length >= this.chunk.length)
+      return this.writeOut(Buffer.from(s, 'latin1'));
+    this.size += this.chunk.write(s, this.size, 'latin1');
+    return undefined;
+  }
+
   private async writeOut(b: Buffer): Promise<void> {
     await this.flush();
     if (b.length >= this.chunk.length) {
