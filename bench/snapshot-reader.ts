@@ -170,7 +170,7 @@ async function buildFixtureB(dir: string, smoke: boolean): Promise<string> {
       if (round < rounds - 1) {
         const rev = /"revision":(\d+)/.exec(await run(['get', 'x', '-w', 'json']))?.[1];
         if (!rev) throw new Error('no revision in etcdctl get -w json');
-        await run(['compact', rev, '--physical']);
+        await run(['--command-timeout=600s', 'compact', rev, '--physical']);
       }
       process.stderr.write(`  round ${round + 1}/${rounds} written\n`);
     }
