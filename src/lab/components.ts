@@ -13,6 +13,9 @@ import { KWOK_STAGES } from './kwok-stages.js';
 import { ManagedProcess } from './process.js';
 import { CONTROLLER_MANAGER_PORT, KWOK_PORT, SCHEDULER_PORT } from './topology.js';
 
+/** Validity of every certificate of a lab (a lab may live for months; the harness's live for minutes). */
+export const LAB_CERT_DAYS = 365;
+
 export interface HostPlacement {
   host: string;
   ip: string;
@@ -72,7 +75,7 @@ async function serving(pki: LabPki, h: HostPlacement, component: string) {
       commonName: `${component}-${h.host}`,
       ips: [h.ip, '127.0.0.1'],
       server: true,
-      validDays: 365,
+      validDays: LAB_CERT_DAYS,
     }),
   );
 }
@@ -92,7 +95,7 @@ export async function startControllerManager(
   apiserverUrl: string,
 ): Promise<Started> {
   const client = await keptCertKey(pki, `kube-controller-manager-${h.host}`, () =>
-    pki.ca.issue({ commonName: 'system:kube-controller-manager', client: true, validDays: 365 }),
+    pki.ca.issue({ commonName: 'system:kube-controller-manager', client: true, validDays: LAB_CERT_DAYS }),
   );
   const kc = await writeKubeconfig(
     join(h.dir, 'kube-controller-manager.kubeconfig'),
@@ -140,7 +143,7 @@ export async function startScheduler(
   apiserverUrl: string,
 ): Promise<Started> {
   const client = await keptCertKey(pki, `kube-scheduler-${h.host}`, () =>
-    pki.ca.issue({ commonName: 'system:kube-scheduler', client: true, validDays: 365 }),
+    pki.ca.issue({ commonName: 'system:kube-scheduler', client: true, validDays: LAB_CERT_DAYS }),
   );
   const kc = await writeKubeconfig(
     join(h.dir, 'kube-scheduler.kubeconfig'),
@@ -200,7 +203,7 @@ export async function startKwok(
       commonName: `kwok-${h.host}`,
       organizations: ['system:masters'],
       client: true,
-      validDays: 365,
+      validDays: LAB_CERT_DAYS,
     }),
   );
   const kc = await writeKubeconfig(join(h.dir, 'kwok.kubeconfig'), balancerUrl, pki.caFile, client, 'kwok');

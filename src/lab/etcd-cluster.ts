@@ -22,6 +22,8 @@ export interface EtcdClusterOptions {
   clusterToken?: string;
   /** Keep member and client certificates that already exist in dir/pki (a lab restarted on its PKI). */
   reuseCertificates?: boolean;
+  /** Validity of the certificates issued here (default 7 days; a lab that lives for months passes more). */
+  certValidDays?: number;
   /** Spawn every member as a new cluster and wait until healthy (default true); false only prepares. */
   startMembers?: boolean;
   /** Required when tls is on (the default). */
@@ -103,6 +105,7 @@ export class EtcdCluster {
     const memberTls = new Map<string, { cert: string; key: string }>();
     if (tls) {
       if (!opts.ca || !opts.caFile) throw new Error('EtcdCluster.start: tls needs ca and caFile');
+      const validity = opts.certValidDays ? { validDays: opts.certValidDays } : {};
       for (const m of members) {
         const kept = reuse(`etcd-${m.name}`);
         if (kept) {
@@ -115,12 +118,17 @@ export class EtcdCluster {
           dnsNames: ['localhost'],
           server: true,
           client: true,
+          ...validity,
         });
         memberTls.set(m.name, await writeCertKey(pki, `etcd-${m.name}`, pair));
       }
       const files =
         reuse('etcd-client') ??
-        (await writeCertKey(pki, 'etcd-client', await opts.ca.issue({ commonName: 'root', client: true })));
+        (await writeCertKey(
+          pki,
+          'etcd-client',
+          await opts.ca.issue({ commonName: 'root', client: true, ...validity }),
+        ));
       clientTls = { ca: opts.caFile, ...files };
     }
     const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');

@@ -28,6 +28,8 @@ export interface ApiServerOptions {
   extraIps?: string[];
   /** Keep certificates already in dir/pki (a lab restarted on its PKI) instead of issuing new ones. */
   reuseCertificates?: boolean;
+  /** Validity of the certificates issued here (default 7 days; a lab that lives for months passes more). */
+  certValidDays?: number;
   /** A service-account key pair shared by several apiservers (default: one generated in dir/pki). */
   serviceAccountKey?: { key: string; pub: string };
   /** --etcd-servers in this order (default: every endpoint of etcd). */
@@ -52,6 +54,7 @@ export class KubeApiServer {
     const port = opts.port ?? 6443;
     const pki = join(opts.dir, 'pki');
     await fs.mkdir(pki, { recursive: true });
+    const validity = opts.certValidDays ? { validDays: opts.certValidDays } : {};
     const certKey = async (name: string, issue: () => ReturnType<CertificateAuthority['issue']>) => {
       const kept = { cert: join(pki, `${name}.crt`), key: join(pki, `${name}.key`) };
       if (opts.reuseCertificates && existsSync(kept.cert) && existsSync(kept.key)) return kept;
@@ -63,13 +66,14 @@ export class KubeApiServer {
         ips: [opts.ip, '127.0.0.1', '10.0.0.1', ...(opts.extraIps ?? [])],
         dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
         server: true,
+        ...validity,
       }),
     );
     const admin = await certKey('admin', () =>
-      opts.ca.issue({ commonName: 'admin', organizations: ['system:masters'], client: true }),
+      opts.ca.issue({ commonName: 'admin', organizations: ['system:masters'], client: true, ...validity }),
     );
     const etcdClient = await certKey('apiserver-etcd-client', () =>
-      opts.ca.issue({ commonName: 'kube-apiserver-etcd-client', client: true }),
+      opts.ca.issue({ commonName: 'kube-apiserver-etcd-client', client: true, ...validity }),
     );
     let saKey = join(pki, 'sa.key');
     let saPub = join(pki, 'sa.pub');

@@ -23,6 +23,7 @@ import {
   writeKubeconfig,
   type HostPlacement,
   type LabPki,
+  LAB_CERT_DAYS,
 } from './components.js';
 import { serve, socketPath, type LabRequest } from './control.js';
 import { EtcdCluster } from './etcd-cluster.js';
@@ -270,6 +271,7 @@ export class Supervisor {
       minor: c.etcdMinor,
       clusterToken: `lifeboat-lab-${c.id}`,
       reuseCertificates: true,
+      certValidDays: LAB_CERT_DAYS,
       startMembers: false,
     });
     this.etcdClientTls = this.etcd.clientTls;
@@ -316,7 +318,7 @@ export class Supervisor {
     if (existsSync(caFile) && existsSync(caKeyFile)) {
       ca = await CertificateAuthority.load(readFileSync(caFile, 'utf8'), readFileSync(caKeyFile, 'utf8'));
     } else {
-      ca = await CertificateAuthority.create(`lifeboat-lab-${this.config.name}-ca`, 365);
+      ca = await CertificateAuthority.create(`lifeboat-lab-${this.config.name}-ca`, LAB_CERT_DAYS);
       await fs.writeFile(caKeyFile, ca.keyPem, { mode: 0o600 });
       await fs.writeFile(caFile, ca.certPem, { mode: 0o644 });
     }
@@ -333,7 +335,7 @@ export class Supervisor {
         commonName: 'lifeboat-admin',
         organizations: ['system:masters'],
         client: true,
-        validDays: 365,
+        validDays: LAB_CERT_DAYS,
       }),
     );
     this.adminTls = { ca: caFile, ...admin };
@@ -390,6 +392,7 @@ export class Supervisor {
           serviceAccountAdmission: true,
           extraIps: [this.gateway],
           reuseCertificates: true,
+          certValidDays: LAB_CERT_DAYS,
           serviceAccountKey: { key: this.pki!.saKey, pub: this.pki!.saPub },
           etcdServers: [...local, ...members.filter((m) => m.name !== h.host)].map((m) => m.clientUrl),
           ...(h.hostname ? { hostname: h.hostname } : {}),

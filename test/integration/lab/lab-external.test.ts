@@ -5,7 +5,8 @@
  * loopback lab with the reason; the CLI reports status; SIGKILL of the supervisor leaves no process after 5 s.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -47,6 +48,16 @@ test('lab status over the CLI: etcd-1..3 run etcd only, cp-1..2 the control plan
   for (const ip of ips) assert.match(ip!, /^127\.\d+\.\d+\.\d+$/);
   const table = await runCli(['lab', 'status', '--dir', dir]);
   assert.match(table.stdout, /HOST\s+COMPONENT\s+ADDRESS\s+STATE\s+PID\s+HEALTH\s+LEADER/);
+});
+
+test('every certificate of the lab (etcd members and clients, apiservers, controllers) is valid for a year', () => {
+  const crts = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.crt'));
+  assert.ok(crts.length >= 10, `found ${crts.length} certificates: ${crts.join(', ')}`);
+  const minEnd = Date.now() + 300 * 86_400_000;
+  for (const f of crts) {
+    const notAfter = Date.parse(new X509Certificate(readFileSync(join(dir, f))).validTo);
+    assert.ok(notAfter > minEnd, `${f} expires on ${new Date(notAfter).toISOString()}`);
+  }
 });
 
 test("a Deployment's pods become Running on the two kwok nodes", async () => {
