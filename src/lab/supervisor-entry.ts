@@ -16,7 +16,7 @@ if (!dir) {
   process.stderr.write('supervisor-entry: --dir is required\n');
   process.exit(2);
 }
-Supervisor.run(dir, owner ? Number(owner) : undefined).catch((err: unknown) => {
+Supervisor.run(dir, (code) => process.exit(code), owner ? Number(owner) : undefined).catch((err: unknown) => {
   process.stderr.write(`lab supervisor: ${oneLine(err)}\n`);
   process.exit(1);
 });

@@ -151,6 +151,8 @@ export class Supervisor {
   private constructor(
     readonly dir: string,
     private config: LabConfig,
+    /** Called with the exit code once the lab is down (the entry ends the process there). */
+    private readonly onDown: (code: number) => void,
   ) {}
 
   private log(msg: string): void {
@@ -165,11 +167,14 @@ export class Supervisor {
     };
   }
 
-  /** Runs the supervisor of the lab in `dir` until `lab down`, a signal, or its owner process exits. */
-  static async run(dir: string, ownerPid?: number): Promise<void> {
+  /**
+   * Runs the supervisor of the lab in `dir` until `lab down`, a signal, or its owner process exits; then
+   * calls `onDown` with the exit code.
+   */
+  static async run(dir: string, onDown: (code: number) => void, ownerPid?: number): Promise<void> {
     const config = readConfig(dir);
     if (!config) throw new NotFoundError(`lab configuration ${files(dir).config}`);
-    const s = new Supervisor(dir, config);
+    const s = new Supervisor(dir, config, onDown);
     s.unlock = takeLock(dir);
     // The control socket answers from the start, so `lab status` and `lab down` work while it comes up.
     await s.listen();
@@ -757,7 +762,7 @@ export class Supervisor {
     await this.persist();
     this.unlock?.();
     this.log('lab down');
-    process.exit(code);
+    this.onDown(code);
   }
 
   async listen(): Promise<void> {
