@@ -19,7 +19,7 @@ export const CLAIMED = 1;
 export const DONE = 2;
 
 /** File ranges at least this long are queued for the threads; shorter ones are read inline. */
-const QUEUE_MIN = 64 << 10;
+const QUEUE_MIN = 16 << 10;
 /** Queued ranges are cut into pieces of at most this many bytes. */
 const PIECE = 4 << 20;
 /** Bytes per read: small enough that the CRC reads what the read just wrote while it is in the CPU cache. */
