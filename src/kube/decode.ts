@@ -8,17 +8,19 @@
 import { CorruptInputError } from '../util/errors.js';
 import { CRD_V1, CRD_V1_TYPE, CRD_V1BETA1, crdV1beta1ToV1 } from './crd.js';
 import { parseCbor, parseLosslessJson } from './json-value.js';
-import { parseMessage } from './protowire.js';
+import { nextRecord, WIRE_VARINT, type RawRecord } from './protowire.js';
 import { canonicalQuantity } from './quantity.js';
 import { JsonRenderer } from './render-json.js';
 import {
   ProtoRenderer,
+  structPlan,
   type JsonObject,
   type JsonValue,
   type RenderContext,
   type UnknownField,
 } from './render-proto.js';
-import { kubeSchema, parseTypeExpr, type KubeSchema, type TypeExpr } from './schema.js';
+import { asBuffer, utf8Text } from './text.js';
+import { kubeSchema, parseTypeExpr, type KindDef, type KubeSchema, type TypeExpr } from './schema.js';
 
 export type StorageEncoding = 'protobuf' | 'json' | 'cbor' | 'encrypted' | 'other';
 
@@ -27,7 +29,14 @@ const ENC_PREFIX = Buffer.from('k8s:enc:');
 
 /** The storage encoding of a value, from its first bytes. */
 export function storageEncoding(value: Uint8Array): StorageEncoding {
-  if (value.length >= 4 && PROTO_MAGIC.every((b, i) => value[i] === b)) return 'protobuf';
+  if (
+    value.length >= 4 &&
+    value[0] === PROTO_MAGIC[0] &&
+    value[1] === PROTO_MAGIC[1] &&
+    value[2] === PROTO_MAGIC[2] &&
+    value[3] === PROTO_MAGIC[3]
+  )
+    return 'protobuf';
   if (value.length >= 8 && ENC_PREFIX.equals(value.subarray(0, 8))) return 'encrypted';
   if (value.length >= 3 && value[0] === 0xd9 && value[1] === 0xd9 && value[2] === 0xf7) return 'cbor';
   let i = 0;
@@ -71,23 +80,81 @@ export interface TypeMeta {
   kind: string;
 }
 
-const utf8 = new TextDecoder('utf-8');
+const EMPTY = new Uint8Array(0);
 
-/** Splits the protobuf envelope into its TypeMeta and raw body. */
-export function unwrapProtobuf(value: Uint8Array, where: string): { typeMeta: TypeMeta; raw: Uint8Array } {
-  const recs = parseMessage(value.subarray(4), where);
+interface Envelope {
+  typeMeta: TypeMeta;
+  /** The typed body: value[rawStart, rawEnd). */
+  rawStart: number;
+  rawEnd: number;
+  /** The cache entry of the TypeMeta, when the envelope has exactly one. */
+  entry: TypeMetaEntry | undefined;
+}
+
+/** A decoded TypeMeta message (absent fields undefined) and, per schema, its registered kind. */
+interface TypeMetaEntry {
+  bytes: Uint8Array;
+  apiVersion: string | undefined;
+  kind: string | undefined;
+  schema: KubeSchema | undefined;
+  kindDef: KindDef | undefined;
+}
+
+/** TypeMeta messages seen recently, by a hash of their bytes: objects of a few dozen kinds repeat them. */
+const recentTypeMeta = new Map<number, TypeMetaEntry>();
+
+function typeMetaAt(value: Buffer, start: number, end: number, where: string): TypeMetaEntry {
+  let h = end - start;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + value[i]!) | 0;
+  const hit = recentTypeMeta.get(h);
+  if (hit && hit.bytes.length === end - start) {
+    let i = 0;
+    while (start + i < end && hit.bytes[i] === value[start + i]) i++;
+    if (start + i === end) return hit;
+  }
+  const t: RawRecord = { num: 0, wire: 0, pos: 0, len: 0 };
+  let apiVersion: string | undefined;
+  let kind: string | undefined;
+  for (let p = start; p < end;) {
+    p = nextRecord(value, p, end, where, t);
+    if (t.wire === WIRE_VARINT) continue;
+    if (t.num === 1) apiVersion = utf8Text(value, t.pos, t.pos + t.len);
+    if (t.num === 2) kind = utf8Text(value, t.pos, t.pos + t.len);
+  }
+  const entry: TypeMetaEntry = {
+    bytes: Uint8Array.prototype.slice.call(value, start, end),
+    apiVersion,
+    kind,
+    schema: undefined,
+    kindDef: undefined,
+  };
+  if (recentTypeMeta.size >= 1024) recentTypeMeta.clear();
+  recentTypeMeta.set(h, entry);
+  return entry;
+}
+
+/** Reads the `k8s\0` + runtime.Unknown envelope: TypeMeta (field 1), raw (2), contentEncoding (3). */
+function readEnvelope(value: Buffer, where: string): Envelope {
+  const r: RawRecord = { num: 0, wire: 0, pos: 0, len: 0 };
   let apiVersion = '';
   let kind = '';
-  let raw: Uint8Array = new Uint8Array();
+  let rawStart = 0;
+  let rawEnd = 0;
   let contentEncoding = '';
-  for (const r of recs) {
-    if (r.num === 1 && r.bytes) {
-      for (const t of parseMessage(r.bytes, where)) {
-        if (t.num === 1 && t.bytes) apiVersion = utf8.decode(t.bytes);
-        if (t.num === 2 && t.bytes) kind = utf8.decode(t.bytes);
-      }
-    } else if (r.num === 2 && r.bytes) raw = r.bytes;
-    else if (r.num === 3 && r.bytes) contentEncoding = utf8.decode(r.bytes);
+  let entry: TypeMetaEntry | undefined;
+  let typeMetas = 0;
+  for (let pos = 4; pos < value.length;) {
+    pos = nextRecord(value, pos, value.length, where, r);
+    if (r.wire === WIRE_VARINT) continue;
+    if (r.num === 1) {
+      entry = typeMetaAt(value, r.pos, r.pos + r.len, where);
+      typeMetas++;
+      if (entry.apiVersion !== undefined) apiVersion = entry.apiVersion;
+      if (entry.kind !== undefined) kind = entry.kind;
+    } else if (r.num === 2) {
+      rawStart = r.pos;
+      rawEnd = r.pos + r.len;
+    } else if (r.num === 3) contentEncoding = utf8Text(value, r.pos, r.pos + r.len);
   }
   if (contentEncoding) {
     throw new NotAnObjectError(
@@ -96,7 +163,13 @@ export function unwrapProtobuf(value: Uint8Array, where: string): { typeMeta: Ty
     );
   }
   if (!kind) throw new NotAnObjectError(where, 'protobuf envelope without a kind');
-  return { typeMeta: { apiVersion, kind }, raw };
+  return { typeMeta: { apiVersion, kind }, rawStart, rawEnd, entry: typeMetas === 1 ? entry : undefined };
+}
+
+/** Splits the protobuf envelope into its TypeMeta and raw body. */
+export function unwrapProtobuf(value: Uint8Array, where: string): { typeMeta: TypeMeta; raw: Uint8Array } {
+  const e = readEnvelope(asBuffer(value), where);
+  return { typeMeta: e.typeMeta, raw: value.subarray(e.rawStart, e.rawEnd) };
 }
 
 /** apiVersion and kind without decoding the body (cheap; for listings). */
@@ -104,7 +177,8 @@ export function peekTypeMeta(value: Uint8Array, where: string): TypeMeta | undef
   const enc = storageEncoding(value);
   if (enc === 'protobuf') return unwrapProtobuf(value, where).typeMeta;
   if (enc === 'json' || enc === 'cbor') {
-    const o = enc === 'json' ? parseLosslessJson(utf8.decode(value)) : parseCbor(value);
+    const o =
+      enc === 'json' ? parseLosslessJson(utf8Text(asBuffer(value), 0, value.length)) : parseCbor(value);
     if (o && typeof o === 'object' && !Array.isArray(o)) {
       return { apiVersion: String(o.apiVersion ?? ''), kind: String(o.kind ?? '') };
     }
@@ -137,16 +211,28 @@ export function setMetadataField(
   const meta = obj.metadata;
   if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return;
   meta[field] = value;
-  const rank = typed
-    ? objectMetaRank(schema)
-    : new Map(
-        Object.keys(meta)
-          .sort()
-          .map((k, i) => [k, i]),
-      );
+  // A stable insertion sort: the keys are in order but for the one just set.
+  const keys = Object.keys(meta);
+  const rank = typed ? objectMetaRank(schema) : undefined;
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    if (rank) {
+      const x = rank.get(k) ?? 1e9;
+      while (j >= 0 && (rank.get(keys[j]!) ?? 1e9) > x) {
+        keys[j + 1] = keys[j]!;
+        j--;
+      }
+    } else {
+      while (j >= 0 && keys[j]! > k) {
+        keys[j + 1] = keys[j]!;
+        j--;
+      }
+    }
+    keys[j + 1] = k;
+  }
   const sorted: JsonObject = {};
-  for (const k of Object.keys(meta).sort((a, b) => (rank.get(a) ?? 1e9) - (rank.get(b) ?? 1e9)))
-    sorted[k] = meta[k]!;
+  for (const k of keys) sorted[k] = meta[k]!;
   obj.metadata = sorted;
 }
 
@@ -164,8 +250,18 @@ function asObj(v: JsonValue | undefined): JsonObject | undefined {
  *   kubernetes.io/metadata.name label, Job and ReplicationController labels copied from the pod template.
  * No other defaulting is applied (objects are printed as stored). Returns true when the object changed.
  */
+const FIXUP_KINDS = new Set([
+  'StatefulSet',
+  'PersistentVolume',
+  'PersistentVolumeClaim',
+  'Namespace',
+  'ReplicationController',
+  'Job',
+]);
+
 function readTimeFixups(object: JsonObject, typeMeta: TypeMeta): boolean {
   const { apiVersion, kind } = typeMeta;
+  if (!FIXUP_KINDS.has(kind)) return false;
   const spec = asObj(object.spec);
   const meta = asObj(object.metadata);
   let changed = false;
@@ -276,26 +372,68 @@ export function canonicalizeQuantities(
 const CORE_V1 = 'k8s.io/api/core/v1.';
 const QUANTITY = 'k8s.io/apimachinery/pkg/api/resource.Quantity';
 
+const quantityTypes = new WeakMap<KubeSchema, Map<string, boolean>>();
+
+/** Whether a value of the struct type `name` can hold a Quantity anywhere (else canonicalizing is a no-op). */
+function mayHoldQuantity(schema: KubeSchema, name: string): boolean {
+  let memo = quantityTypes.get(schema);
+  if (!memo) quantityTypes.set(schema, (memo = new Map()));
+  const hit = memo.get(name);
+  if (hit !== undefined) return hit;
+  const seen = new Set<string>();
+  const walk = (e: TypeExpr): boolean => {
+    if (e.t === 'scalar') return false;
+    if (e.t !== 'ref') return walk(e.elem);
+    if (e.name === QUANTITY) return true;
+    if (seen.has(e.name)) return false;
+    seen.add(e.name);
+    return (schema.type(e.name)?.fields ?? []).some((f) => walk(f.expr));
+  };
+  const result = walk({ t: 'ref', name });
+  memo.set(name, result);
+  return result;
+}
+
 export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObject {
   const schema = opts.schema ?? kubeSchema();
   const where = opts.key;
   const ctx: RenderContext = { schema, where, unknown: [] };
   const enc = storageEncoding(value);
-  let result: DecodedObject;
+  const resourceVersion = opts.modRevision?.toString();
   if (enc === 'protobuf') {
-    const { typeMeta, raw } = unwrapProtobuf(value, where);
-    const kindDef = schema.kind(typeMeta.apiVersion, typeMeta.kind);
+    const buf = asBuffer(value);
+    const { typeMeta, rawStart, rawEnd, entry } = readEnvelope(buf, where);
+    let kindDef: KindDef | undefined;
+    if (entry && entry.schema === schema) kindDef = entry.kindDef;
+    else {
+      kindDef = schema.kind(typeMeta.apiVersion, typeMeta.kind);
+      if (entry) {
+        entry.schema = schema;
+        entry.kindDef = kindDef;
+      }
+    }
     const r = new ProtoRenderer(ctx);
-    let body: JsonObject;
-    let typeKnown = true;
-    const t = kindDef ? schema.type(kindDef.type) : undefined;
-    if (t && !t.special) {
-      body = r.struct(t, raw, '');
+    let object: JsonObject = { kind: typeMeta.kind, apiVersion: typeMeta.apiVersion };
+    const known = kindDef && structPlan(schema, kindDef.type) ? kindDef : undefined;
+    const typeKnown = known !== undefined;
+    if (known) {
+      r.message(known.type, buf, object, resourceVersion, rawStart, rawEnd);
     } else {
       // No schema for this type: ObjectMeta is always field 1, so the metadata can still be shown.
-      typeKnown = false;
-      const meta = parseMessage(raw, where).find((x) => x.num === 1);
-      body = { metadata: r.renderRef(OBJECT_META, meta?.bytes ?? new Uint8Array(), '.metadata') };
+      const rec: RawRecord = { num: 0, wire: 0, pos: 0, len: 0 };
+      let metaStart = -1;
+      let metaEnd = -1;
+      for (let pos = rawStart; pos < rawEnd;) {
+        pos = nextRecord(buf, pos, rawEnd, where, rec);
+        if (rec.num === 1 && metaStart < 0) {
+          metaStart = rec.pos;
+          metaEnd = rec.wire === WIRE_VARINT ? rec.pos : rec.pos + rec.len;
+        }
+      }
+      object.metadata =
+        metaStart < 0
+          ? r.message(OBJECT_META, EMPTY, {}, resourceVersion, 0, 0, '.metadata')
+          : r.message(OBJECT_META, buf, {}, resourceVersion, metaStart, metaEnd, '.metadata');
       ctx.unknown.push({
         path: '.',
         num: 0,
@@ -303,16 +441,17 @@ export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObj
         value: `no schema for ${typeMeta.apiVersion} ${typeMeta.kind}`,
       });
     }
-    let object: JsonObject = { kind: typeMeta.kind, apiVersion: typeMeta.apiVersion, ...body };
-    if (typeKnown && readTimeFixups(object, typeMeta)) {
+    if (known && readTimeFixups(object, typeMeta)) {
       // Re-render through the type so added fields take their Go positions and map keys stay sorted.
       object = {
         kind: typeMeta.kind,
         apiVersion: typeMeta.apiVersion,
-        ...new JsonRenderer(ctx).struct(kindDef!.type, object, ''),
+        ...new JsonRenderer(ctx).struct(known.type, object, ''),
       };
     }
-    result = {
+    if (resourceVersion !== undefined && !r.rvPlaced)
+      setMetadataField(object, 'resourceVersion', resourceVersion, schema, true);
+    return {
       encoding: 'protobuf',
       apiVersion: typeMeta.apiVersion,
       kind: typeMeta.kind,
@@ -321,14 +460,13 @@ export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObj
       typeKnown,
       unknownFields: ctx.unknown,
     };
-    if (opts.modRevision !== undefined)
-      setMetadataField(object, 'resourceVersion', opts.modRevision.toString(), schema, true);
-    return result;
   }
   if (enc === 'json' || enc === 'cbor') {
     let parsed: JsonValue;
     try {
-      parsed = enc === 'json' ? parseLosslessJson(utf8.decode(value)) : parseCbor(value);
+      // (A JSON value starts with '{' after whitespace, so it has no BOM for the decoders to differ on.)
+      parsed =
+        enc === 'json' ? parseLosslessJson(utf8Text(asBuffer(value), 0, value.length)) : parseCbor(value);
     } catch (e) {
       throw new NotAnObjectError(where, `malformed ${enc.toUpperCase()} value: ${(e as Error).message}`);
     }
@@ -352,12 +490,12 @@ export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObj
       // as `status: {}`), with quantities re-printed and the same read-time fixups as protobuf objects.
       typed = true;
       const typeName = schema.kind(storedApiVersion, kind)!.type;
-      canonicalizeQuantities(schema, parseTypeExpr(typeName), object);
+      if (mayHoldQuantity(schema, typeName)) canonicalizeQuantities(schema, parseTypeExpr(typeName), object);
       readTimeFixups(object, { apiVersion: storedApiVersion, kind });
       object = new JsonRenderer(ctx).struct(typeName, object, '');
     }
-    if (opts.modRevision !== undefined)
-      setMetadataField(object, 'resourceVersion', opts.modRevision.toString(), schema, typed);
+    if (resourceVersion !== undefined)
+      setMetadataField(object, 'resourceVersion', resourceVersion, schema, typed);
     return {
       encoding: enc,
       apiVersion: String(object.apiVersion ?? storedApiVersion),

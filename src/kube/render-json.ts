@@ -1,76 +1,150 @@
 /**
  * A JSON value re-rendered through a Go type of the schema, the way kube-apiserver's typed JSON encoder
  * prints it after decoding: struct field order, omitempty/omitzero, zero values for missing non-omitempty
- * fields. Keys the type does not have are kept (after the known ones) and reported.
+ * fields. Keys the type does not have are kept (after the known ones) and reported. Uses the same compiled
+ * plans as the protobuf renderer (render-proto.ts).
  */
-import type { JsonObject, JsonValue, UnknownField } from './render-proto.js';
-import { isEmpty, ProtoRenderer, type RenderContext } from './render-proto.js';
-import type { TypeExpr } from './schema.js';
+import type { JsonObject, JsonValue, RenderContext, StructPlan } from './render-proto.js';
+import { isEmpty, ProtoRenderer, structPlan } from './render-proto.js';
+import type { KubeSchema, TypeExpr } from './schema.js';
+
+/** Every JSON name a struct's fields use (inline types expanded), and whether one appears twice. */
+function names(schema: KubeSchema, plan: StructPlan): Set<string> {
+  if (plan.names) return plan.names;
+  const set = new Set<string>();
+  let unique = true;
+  let takesAll = false;
+  const add = (p: StructPlan, depth: number): void => {
+    for (const f of p.fields) {
+      if (!f.inline) {
+        if (set.has(f.json)) unique = false;
+        set.add(f.json);
+        continue;
+      }
+      const inner = f.expr.t === 'ptr' ? f.expr.elem : f.expr;
+      if (inner.t !== 'ref' || depth > 16) continue;
+      const ip = structPlan(schema, inner.name);
+      if (ip) add(ip, depth + 1);
+      else if (!schema.type(inner.name)) takesAll = true;
+    }
+  };
+  add(plan, 0);
+  plan.namesUnique = unique;
+  plan.takesAll = takesAll;
+  plan.names = set;
+  return set;
+}
 
 export class JsonRenderer {
   private readonly proto: ProtoRenderer;
+  private readonly schema: KubeSchema;
+  /** The JSON path below the value being rendered (only read to report unknown keys). */
+  private readonly segs: string[] = [];
+  private plen = 0;
+
   constructor(private readonly ctx: RenderContext) {
     this.proto = new ProtoRenderer(ctx);
+    this.schema = ctx.schema;
   }
 
-  value(expr: TypeExpr, v: JsonValue | undefined, path: string): JsonValue {
-    if (v === undefined) return this.proto.zero(expr, path);
+  value(expr: TypeExpr, v: JsonValue | undefined): JsonValue {
+    if (v === undefined) return this.proto.zero(expr);
     switch (expr.t) {
       case 'scalar':
         return v;
       case 'ptr':
-        return v === null ? null : this.value(expr.elem, v, path);
+        return v === null ? null : this.value(expr.elem, v);
       case 'slice':
-        return Array.isArray(v) ? v.map((x, i) => this.value(expr.elem, x, `${path}[${i}]`)) : v;
+        if (!Array.isArray(v)) return v;
+        return v.map((x, i) => {
+          this.segs[this.plen++] = `[${i}]`;
+          const r = this.value(expr.elem, x);
+          this.plen--;
+          return r;
+        });
       case 'map': {
         if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
         const out: JsonObject = {};
-        for (const k of Object.keys(v).sort()) out[k] = this.value(expr.elem, v[k], `${path}.${k}`);
+        for (const k of Object.keys(v).sort()) {
+          this.segs[this.plen++] = `.${k}`;
+          out[k] = this.value(expr.elem, v[k]);
+          this.plen--;
+        }
         return out;
       }
       case 'ref': {
-        const t = this.ctx.schema.type(expr.name);
-        if (!t || t.special) return v;
         if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-        return this.struct(expr.name, v, path);
+        const plan = structPlan(this.schema, expr.name);
+        if (!plan) return v;
+        return this.renderStruct(plan, v);
       }
     }
   }
 
+  /** Renders `input` as the Go struct `typeName` (unknown types: a copy). `path` prefixes reported keys. */
   struct(typeName: string, input: JsonObject, path: string): JsonObject {
+    const plan = structPlan(this.schema, typeName);
+    if (!plan) return { ...input };
+    this.segs[0] = path;
+    this.plen = 1;
+    return this.renderStruct(plan, input);
+  }
+
+  private renderStruct(plan: StructPlan, input: JsonObject): JsonObject {
     const out: JsonObject = {};
-    const used = new Set<string>();
-    this.fill(typeName, input, path, out, used);
+    const matched = this.fill(plan, input, out, 0);
+    const known = names(this.schema, plan);
+    if (plan.takesAll) return out;
+    if (plan.namesUnique) {
+      let n = 0;
+      for (const _ in input) n++;
+      if (n === matched) return out;
+    }
     for (const k of Object.keys(input)) {
-      if (used.has(k)) continue;
+      if (known.has(k)) continue;
       out[k] = input[k]!;
-      const u: UnknownField = { path: `${path}.${k}`, num: 0, wire: -1, value: 'json' };
-      this.ctx.unknown.push(u);
+      let path = '';
+      for (let i = 0; i < this.plen; i++) path += this.segs[i]!;
+      this.ctx.unknown.push({ path: `${path}.${k}`, num: 0, wire: -1, value: 'json' });
     }
     return out;
   }
 
-  private fill(typeName: string, input: JsonObject, path: string, out: JsonObject, used: Set<string>): void {
-    const t = this.ctx.schema.type(typeName);
-    if (!t) {
-      Object.assign(out, input);
-      for (const k of Object.keys(input)) used.add(k);
-      return;
-    }
-    for (const f of t.fields) {
+  /** Adds the fields of `plan` found in (or required by) `input` to `out`; returns how many keys it used. */
+  private fill(plan: StructPlan, input: JsonObject, out: JsonObject, depth: number): number {
+    let matched = 0;
+    for (const f of plan.fields) {
       if (f.inline) {
         const inner = f.expr.t === 'ptr' ? f.expr.elem : f.expr;
-        if (inner.t === 'ref') this.fill(inner.name, input, path, out, used);
+        if (inner.t !== 'ref' || depth > 16) continue;
+        const ip = structPlan(this.schema, inner.name);
+        if (ip) matched += this.fill(ip, input, out, depth + 1);
+        else if (!this.schema.type(inner.name)) {
+          Object.assign(out, input);
+          matched += Object.keys(input).length;
+        }
         continue;
       }
-      if (!f.json) continue;
       const present = Object.prototype.hasOwnProperty.call(input, f.json);
-      if (!present && !f.current) continue;
-      used.add(f.json);
-      const value = this.value(f.expr, present ? input[f.json] : undefined, `${path}.${f.json}`);
+      let value: JsonValue;
+      if (present) {
+        matched++;
+        const v = input[f.json];
+        const e = f.expr;
+        if (e.t === 'scalar' && v !== undefined) value = v;
+        else {
+          this.segs[this.plen++] = f.seg;
+          value = this.value(e, v);
+          this.plen--;
+        }
+      } else {
+        if (!f.current) continue;
+        value = this.proto.zeroValue(f.absentZero);
+      }
       if (f.omitempty && isEmpty(f.expr, value)) continue;
-      if (f.omitzero && this.proto.isZero(f.expr, value, path)) continue;
+      if (f.omitzero && this.proto.isZeroField(f, value)) continue;
       out[f.json] = value;
     }
+    return matched;
   }
 }

@@ -3,11 +3,27 @@
  * encoding/json rules (struct field order, omitempty/omitzero, inline, nil slices/maps/pointers as null,
  * []byte as base64, sorted map keys) and the hand-written forms of the apimachinery types (Time, MicroTime,
  * Duration, Quantity, IntOrString, RawExtension, FieldsV1, apiextensions JSON and JSONSchemaPropsOr*).
+ *
+ * Each Go type is compiled once per schema into a plan (its JSON fields in struct order, a field-number →
+ * slot table, one codec per field type, the Go zero values). Decoding a message scans its records once
+ * into slots on a shared scratch stack (no per-record objects), then walks the fields in struct order. The
+ * plans are also what render-json.ts uses to print JSON-stored objects through their Go types.
  */
-import { parseLosslessJson } from './json-value.js';
 import { formatGoDuration, formatRfc3339, formatRfc3339Micro } from './go-format.js';
-import { parseMessage, unpackVarints, WIRE_BYTES, type WireRecord } from './protowire.js';
-import type { KubeSchema, ResolvedType, TypeExpr } from './schema.js';
+import { parseLosslessJson } from './json-value.js';
+import {
+  packedVarints,
+  nextRecord,
+  varintInt32At,
+  varintInt64At,
+  varintNonZeroAt,
+  varintUint64At,
+  WIRE_BYTES,
+  WIRE_VARINT,
+  type RawRecord,
+} from './protowire.js';
+import type { KubeSchema, TypeExpr } from './schema.js';
+import { asBuffer, utf8Text } from './text.js';
 
 /** A JSON value as Go would print it; int64 beyond 2^53 as bigint. */
 export type JsonValue =
@@ -31,55 +47,243 @@ export interface RenderContext {
   unknown: UnknownField[];
 }
 
-const utf8 = new TextDecoder('utf-8');
+// ---------------------------------------------------------------------------------------------------------
+// Plans
 
-function toInt64(v: bigint): number | bigint {
-  const s = BigInt.asIntN(64, v);
-  return s >= BigInt(Number.MIN_SAFE_INTEGER) && s <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(s) : s;
+const OP_STRING = 0;
+const OP_BYTES = 1;
+const OP_BOOL = 2;
+const OP_INT32 = 3;
+const OP_UINT32 = 4;
+const OP_INT64 = 5;
+const OP_UINT64 = 6;
+const OP_FLOAT64 = 7;
+const OP_FLOAT32 = 8;
+/** `any`, unknown scalar names and maps reached without a field (Go prints null). */
+const OP_NULL = 9;
+const OP_STRUCT = 10;
+const OP_SPECIAL = 11;
+/** A type name the schema does not have. */
+const OP_MISSING = 12;
+/** A named slice carried as a wrapper message whose field 1 holds the items (map values such as ExtraValue). */
+const OP_WRAPPED = 13;
+
+const SCALAR_OPS: Record<string, number> = {
+  string: OP_STRING,
+  bytes: OP_BYTES,
+  bool: OP_BOOL,
+  int32: OP_INT32,
+  uint32: OP_UINT32,
+  int64: OP_INT64,
+  uint64: OP_UINT64,
+  float64: OP_FLOAT64,
+  float32: OP_FLOAT32,
+};
+
+const SP_TIME = 0;
+const SP_MICROTIME = 1;
+const SP_DURATION = 2;
+const SP_QUANTITY = 3;
+const SP_INTORSTRING = 4;
+const SP_RAWJSON = 5;
+const SP_PROPS_OR_BOOL = 6;
+const SP_PROPS_OR_ARRAY = 7;
+const SP_PROPS_OR_STRINGS = 8;
+const SP_OTHER = 9;
+
+const SPECIALS: Record<string, number> = {
+  Time: SP_TIME,
+  MicroTime: SP_MICROTIME,
+  Duration: SP_DURATION,
+  Quantity: SP_QUANTITY,
+  IntOrString: SP_INTORSTRING,
+  RawExtension: SP_RAWJSON,
+  FieldsV1: SP_RAWJSON,
+  RawJSON: SP_RAWJSON,
+  JSONSchemaPropsOrBool: SP_PROPS_OR_BOOL,
+  JSONSchemaPropsOrArray: SP_PROPS_OR_ARRAY,
+  JSONSchemaPropsOrStringArray: SP_PROPS_OR_STRINGS,
+};
+
+/** How one value of a type is read from one wire record. */
+interface Codec {
+  op: number;
+  /** Type name (OP_STRUCT, OP_SPECIAL, OP_MISSING). */
+  name: string;
+  /** A varint scalar: a length-delimited record of a repeated field holds packed values. */
+  packable: boolean;
+  special: number;
+  /** OP_STRUCT: resolved on first use (types refer to each other). */
+  plan: StructPlan | undefined;
+  /** OP_WRAPPED items; JSONSchemaProps for the JSONSchemaPropsOr* specials. */
+  elem: Codec | undefined;
+  /** Whether decoding can report unknown fields (then the JSON path is tracked). */
+  mayReport: boolean;
+  /** The value decoded from no bytes (Go's zero value), computed on first use. */
+  zero: JsonValue | undefined;
+  zeroJson: string | undefined;
 }
 
-function toUint64(v: bigint): number | bigint {
-  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+const FIELD_SINGLE = 0;
+const FIELD_REPEATED = 1;
+const FIELD_MAP = 2;
+
+const ABSENT_SKIP = 0;
+const ABSENT_CONST = 1;
+const ABSENT_ZERO = 2;
+
+const EMPTY_SCALAR = 0;
+const EMPTY_PTR = 1;
+const EMPTY_SLICE = 2;
+const EMPTY_MAP = 3;
+const EMPTY_NEVER = 4;
+
+/** What a field's Go zero value is: a constant (scalars, nil), or a codec's zero struct (cloned). */
+interface ZeroSpec {
+  value: JsonValue;
+  codec: Codec | undefined;
 }
 
-function groupByNum(records: WireRecord[]): Map<number, WireRecord[]> {
-  const m = new Map<number, WireRecord[]>();
-  for (const r of records) {
-    const list = m.get(r.num);
-    if (list) list.push(r);
-    else m.set(r.num, [r]);
+export interface FieldPlan {
+  /** JSON name; '' for inline fields. */
+  json: string;
+  /** `.json`, the path segment. */
+  seg: string;
+  inline: boolean;
+  omitempty: boolean;
+  omitzero: boolean;
+  /** Present in the pinned release (fields only older releases have print only when present). */
+  current: boolean;
+  expr: TypeExpr;
+  /** Index of the record slot (one per field number) in the struct's scan. */
+  slot: number;
+  mode: number;
+  /** The codec of one record: the field's type (pointers unwrapped), or the slice's / map's element. */
+  codec: Codec;
+  keyOp: number;
+  /** The map element's zero value (a map entry without a value). */
+  elemZero: ZeroSpec | undefined;
+  empty: number;
+  absent: number;
+  absentZero: ZeroSpec;
+  /** ObjectMeta under `metadata`: where metadata.resourceVersion is set from the record's revision. */
+  isMetadata: boolean;
+}
+
+export interface StructPlan {
+  name: string;
+  fields: FieldPlan[];
+  /** field number → slot; -1 a field the JSON never shows (json:"-"), -2 unknown. */
+  byNum: Int16Array;
+  nslots: number;
+  /** Index in `fields` of ObjectMeta's resourceVersion, else -1. */
+  rvIndex: number;
+  /** JSON names of the fields (inline types expanded) and whether one is used twice; for render-json. */
+  names: Set<string> | undefined;
+  namesUnique: boolean;
+  /** An inline field whose type is not in the schema takes every key (render-json). */
+  takesAll: boolean;
+  /** Whether a Quantity can occur anywhere below (computed on demand by decode.ts). */
+  hasQuantity: boolean | undefined;
+}
+
+const OBJECT_META = 'k8s.io/apimachinery/pkg/apis/meta/v1.ObjectMeta';
+
+interface Compiled {
+  plans: Map<string, StructPlan | null>;
+  codecs: Map<string, Codec>;
+}
+
+const compiledBySchema = new WeakMap<KubeSchema, Compiled>();
+
+function compiled(schema: KubeSchema): Compiled {
+  let c = compiledBySchema.get(schema);
+  if (!c) {
+    c = { plans: new Map(), codecs: new Map() };
+    compiledBySchema.set(schema, c);
   }
-  return m;
+  return c;
 }
 
-function scalarFrom(name: string, rec: WireRecord): JsonValue {
-  const v = rec.varint;
-  const b = rec.bytes;
-  switch (name) {
-    case 'string':
-      return utf8.decode(b ?? new Uint8Array());
-    case 'bytes':
-      return Buffer.from(b ?? new Uint8Array()).toString('base64');
-    case 'bool':
-      return (v ?? 0n) !== 0n;
-    case 'int32':
-      return Number(BigInt.asIntN(32, v ?? 0n));
-    case 'uint32':
-      return Number(BigInt.asUintN(32, v ?? 0n));
-    case 'int64':
-      return toInt64(v ?? 0n);
-    case 'uint64':
-      return toUint64(v ?? 0n);
-    case 'float64':
-      return b && b.length === 8 ? Buffer.from(b).readDoubleLE(0) : 0;
-    case 'float32':
-      return b && b.length === 4 ? Buffer.from(b).readFloatLE(0) : 0;
-    default:
-      return null;
+function newCodec(op: number, name: string): Codec {
+  return {
+    op,
+    name,
+    packable: false,
+    special: SP_OTHER,
+    plan: undefined,
+    elem: undefined,
+    mayReport: false,
+    zero: undefined,
+    zeroJson: undefined,
+  };
+}
+
+function exprKey(e: TypeExpr): string {
+  switch (e.t) {
+    case 'scalar':
+      return e.name;
+    case 'ptr':
+      return `*${exprKey(e.elem)}`;
+    case 'slice':
+      return `${e.wrapped ? '~' : ''}[]${exprKey(e.elem)}`;
+    case 'map':
+      return `map[${exprKey(e.key)}]${exprKey(e.elem)}`;
+    case 'ref':
+      return e.name;
   }
 }
 
-const VARINT_SCALARS = new Set(['bool', 'int32', 'uint32', 'int64', 'uint64']);
+/** The codec for one value of `expr` from one record (pointers read as their element). */
+export function codecFor(schema: KubeSchema, expr: TypeExpr): Codec {
+  const c = compiled(schema);
+  const key = exprKey(expr);
+  let codec = c.codecs.get(key);
+  if (codec) return codec;
+  switch (expr.t) {
+    case 'scalar': {
+      const op = SCALAR_OPS[expr.name] ?? OP_NULL;
+      codec = newCodec(op, expr.name);
+      codec.packable =
+        op === OP_BOOL || op === OP_INT32 || op === OP_UINT32 || op === OP_INT64 || op === OP_UINT64;
+      break;
+    }
+    case 'ptr':
+      // Read as the element; only a repeated field of scalars themselves reads packed records.
+      codec = { ...codecFor(schema, expr.elem), packable: false, zero: undefined, zeroJson: undefined };
+      break;
+    case 'map':
+      codec = newCodec(OP_NULL, 'map');
+      break;
+    case 'slice':
+      codec = newCodec(OP_WRAPPED, key);
+      codec.elem = codecFor(schema, expr.elem);
+      codec.mayReport = codec.elem.mayReport;
+      break;
+    case 'ref': {
+      const t = schema.type(expr.name);
+      if (!t) {
+        codec = newCodec(OP_MISSING, expr.name);
+        codec.mayReport = true;
+      } else if (t.special) {
+        codec = newCodec(OP_SPECIAL, expr.name);
+        codec.special = SPECIALS[t.special] ?? SP_OTHER;
+        if (codec.special >= SP_PROPS_OR_BOOL && codec.special <= SP_PROPS_OR_STRINGS) {
+          // The JSONSchemaProps of the same package.
+          const pkg = expr.name.slice(0, expr.name.lastIndexOf('.') + 1);
+          codec.elem = codecFor(schema, { t: 'ref', name: `${pkg}JSONSchemaProps` });
+        }
+        codec.mayReport = codec.special >= SP_RAWJSON && codec.special <= SP_PROPS_OR_STRINGS;
+      } else {
+        codec = newCodec(OP_STRUCT, expr.name);
+        codec.mayReport = true;
+      }
+      break;
+    }
+  }
+  c.codecs.set(key, codec);
+  return codec;
+}
 
 function zeroScalar(name: string): JsonValue {
   switch (name) {
@@ -95,244 +299,624 @@ function zeroScalar(name: string): JsonValue {
   }
 }
 
-export class ProtoRenderer {
-  constructor(private readonly ctx: RenderContext) {}
-
-  private type(name: string): ResolvedType | undefined {
-    return this.ctx.schema.type(name);
-  }
-
-  /** The Go zero value of a type, as JSON. */
-  zero(expr: TypeExpr, path: string): JsonValue {
-    switch (expr.t) {
-      case 'scalar':
-        return zeroScalar(expr.name);
-      case 'ptr':
-      case 'slice':
-      case 'map':
-        return null;
-      case 'ref':
-        return this.renderRef(expr.name, undefined, path);
-    }
-  }
-
-  /** Renders one value of `expr` from one wire record. */
-  one(expr: TypeExpr, rec: WireRecord, path: string): JsonValue {
-    switch (expr.t) {
-      case 'scalar':
-        return scalarFrom(expr.name, rec);
-      case 'ptr':
-        return this.one(expr.elem, rec, path);
-      case 'ref':
-        return this.renderRef(expr.name, rec.bytes ?? new Uint8Array(), path);
-      case 'slice':
-        // A named slice carried as a wrapper message (map values such as ExtraValue).
-        return this.wrappedSlice(expr, rec.bytes ?? new Uint8Array(), path);
-      case 'map':
-        return null;
-    }
-  }
-
-  private wrappedSlice(expr: TypeExpr & { t: 'slice' }, bytes: Uint8Array, path: string): JsonValue {
-    const recs = parseMessage(bytes, this.ctx.where).filter((r) => r.num === 1);
-    return this.repeated(expr.elem, recs, path);
-  }
-
-  private repeated(elem: TypeExpr, recs: WireRecord[], path: string): JsonValue {
-    const items: JsonValue[] = [];
-    for (const r of recs) {
-      if (elem.t === 'scalar' && VARINT_SCALARS.has(elem.name) && r.wire === WIRE_BYTES) {
-        for (const v of unpackVarints(r.bytes!, this.ctx.where))
-          items.push(scalarFrom(elem.name, { ...r, varint: v }));
-      } else {
-        items.push(this.one(elem, r, `${path}[${items.length}]`));
-      }
-    }
-    return items.length === 0 ? null : items;
-  }
-
-  /** Renders a field from all its records (none when absent). */
-  field(expr: TypeExpr, recs: WireRecord[] | undefined, path: string): JsonValue {
-    if (!recs || recs.length === 0) return this.zero(expr, path);
-    switch (expr.t) {
-      case 'slice':
-        return this.repeated(expr.elem, recs, path);
-      case 'map': {
-        const entries: [string, JsonValue][] = [];
-        for (const r of recs) {
-          const m = groupByNum(parseMessage(r.bytes ?? new Uint8Array(), this.ctx.where));
-          const k = m.get(1)?.at(-1);
-          const key = k
-            ? scalarFrom(expr.key.t === 'scalar' ? expr.key.name : 'string', k)
-            : zeroScalar('string');
-          const v = m.get(2)?.at(-1);
-          const keyText = String(key);
-          entries.push([
-            keyText,
-            v ? this.one(expr.elem, v, `${path}.${keyText}`) : this.zero(expr.elem, path),
-          ]);
-        }
-        entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-        const obj: JsonObject = {};
-        for (const [k, v] of entries) obj[k] = v;
-        return obj;
-      }
-      default:
-        return this.one(expr, recs[recs.length - 1]!, path);
-    }
-  }
-
-  /** Renders a named type; `bytes` undefined means the Go zero value. */
-  renderRef(
-    name: string,
-    bytes: Uint8Array | undefined,
-    path: string,
-    overrides?: Map<string, JsonValue>,
-  ): JsonValue {
-    const t = this.type(name);
-    if (!t) {
-      if (bytes && bytes.length > 0) {
-        this.ctx.unknown.push({ path, num: 0, wire: WIRE_BYTES, value: Buffer.from(bytes).toString('hex') });
-      }
-      return null;
-    }
-    if (t.special) return this.special(t, bytes, path);
-    return this.struct(t, bytes, path, overrides);
-  }
-
-  struct(
-    t: ResolvedType,
-    bytes: Uint8Array | undefined,
-    path: string,
-    overrides?: Map<string, JsonValue>,
-  ): JsonObject {
-    const recs =
-      bytes && bytes.length > 0
-        ? groupByNum(parseMessage(bytes, this.ctx.where))
-        : new Map<number, WireRecord[]>();
-    const out: JsonObject = {};
-    for (const f of t.fields) {
-      const present = f.num ? recs.get(f.num) : undefined;
-      if (!present && !f.current) continue;
-      if (!f.inline && !f.json) continue;
-      const fpath = f.json ? `${path}.${f.json}` : path;
-      let value: JsonValue;
-      const over = f.json ? overrides?.get(f.json) : undefined;
-      if (over !== undefined) value = over;
-      else if (f.json === 'metadata' && path === '' && overrides) value = this.field(f.expr, present, fpath);
-      else value = this.field(f.expr, present, fpath);
-      if (f.inline) {
-        if (value && typeof value === 'object' && !Array.isArray(value)) Object.assign(out, value);
-        continue;
-      }
-      if (f.omitempty && isEmpty(f.expr, value)) continue;
-      if (f.omitzero && this.isZero(f.expr, value, path)) continue;
-      out[f.json!] = value;
-    }
-    for (const [num, list] of recs) {
-      if (t.byNum.has(num)) continue;
-      for (const r of list) {
-        this.ctx.unknown.push({
-          path: path || '.',
-          num,
-          wire: r.wire,
-          value: r.varint !== undefined ? r.varint.toString() : Buffer.from(r.bytes!).toString('hex'),
-        });
-      }
-    }
-    return out;
-  }
-
-  /** Go's omitzero test (IsZero() or the zero value). */
-  isZero(expr: TypeExpr, value: JsonValue, path: string): boolean {
-    if (expr.t !== 'ref') return isEmpty(expr, value) && !(Array.isArray(value) && value.length === 0);
-    return JSON.stringify(value, bigintSafe) === JSON.stringify(this.zero(expr, path), bigintSafe);
-  }
-
-  private special(t: ResolvedType, bytes: Uint8Array | undefined, path: string): JsonValue {
-    const recs =
-      bytes && bytes.length > 0
-        ? groupByNum(parseMessage(bytes, this.ctx.where))
-        : new Map<number, WireRecord[]>();
-    const last = (n: number): WireRecord | undefined => recs.get(n)?.at(-1);
-    switch (t.special) {
-      case 'Time': {
-        if (!bytes || bytes.length === 0) return null;
-        return formatRfc3339(BigInt.asIntN(64, last(1)?.varint ?? 0n));
-      }
-      case 'MicroTime': {
-        if (!bytes || bytes.length === 0) return null;
-        const nanos = Number(BigInt.asIntN(32, last(2)?.varint ?? 0n));
-        return formatRfc3339Micro(BigInt.asIntN(64, last(1)?.varint ?? 0n), nanos);
-      }
-      case 'Duration':
-        return formatGoDuration(BigInt.asIntN(64, last(1)?.varint ?? 0n));
-      case 'Quantity': {
-        const s = last(1);
-        return s ? utf8.decode(s.bytes) : '0';
-      }
-      case 'IntOrString': {
-        const type = Number(last(1)?.varint ?? 0n);
-        if (type === 1) return last(3) ? utf8.decode(last(3)!.bytes) : '';
-        return Number(BigInt.asIntN(32, last(2)?.varint ?? 0n));
-      }
-      case 'RawExtension':
-      case 'FieldsV1':
-      case 'RawJSON': {
-        const raw = last(1)?.bytes;
-        if (!raw || (t.special === 'RawJSON' && raw.length === 0)) return null;
-        if (raw.length === 0) return null;
-        try {
-          return parseLosslessJson(utf8.decode(raw));
-        } catch {
-          this.ctx.unknown.push({ path, num: 1, wire: WIRE_BYTES, value: Buffer.from(raw).toString('hex') });
-          return null;
-        }
-      }
-      case 'JSONSchemaPropsOrBool': {
-        const schema = last(2);
-        if (schema) return this.renderRef(schemaPropsName(t.name), schema.bytes, path);
-        return (last(1)?.varint ?? 0n) !== 0n;
-      }
-      case 'JSONSchemaPropsOrArray': {
-        const arr = recs.get(2);
-        if (arr && arr.length > 0)
-          return arr.map((r, i) => this.renderRef(schemaPropsName(t.name), r.bytes, `${path}[${i}]`));
-        const schema = last(1);
-        return schema ? this.renderRef(schemaPropsName(t.name), schema.bytes, path) : null;
-      }
-      case 'JSONSchemaPropsOrStringArray': {
-        const arr = recs.get(2);
-        if (arr && arr.length > 0) return arr.map((r) => utf8.decode(r.bytes));
-        const schema = last(1);
-        return schema ? this.renderRef(schemaPropsName(t.name), schema.bytes, path) : null;
-      }
-      default:
-        return null;
-    }
+/** The zero value of a type expression (Go's zero: "", 0, false, nil, or the zero struct). */
+export function zeroSpec(schema: KubeSchema, expr: TypeExpr): ZeroSpec {
+  switch (expr.t) {
+    case 'scalar':
+      return { value: zeroScalar(expr.name), codec: undefined };
+    case 'ptr':
+    case 'slice':
+    case 'map':
+      return { value: null, codec: undefined };
+    case 'ref':
+      return { value: null, codec: codecFor(schema, expr) };
   }
 }
 
-function schemaPropsName(special: string): string {
-  return special.slice(0, special.lastIndexOf('.') + 1) + 'JSONSchemaProps';
+function emptyKind(expr: TypeExpr): number {
+  switch (expr.t) {
+    case 'scalar':
+      return EMPTY_SCALAR;
+    case 'ptr':
+      return EMPTY_PTR;
+    case 'slice':
+      return EMPTY_SLICE;
+    case 'map':
+      return EMPTY_MAP;
+    case 'ref':
+      return EMPTY_NEVER;
+  }
+}
+
+/** The compiled plan of a struct type, or undefined when the schema lacks it or it is a special type. */
+export function structPlan(schema: KubeSchema, name: string): StructPlan | undefined {
+  const c = compiled(schema);
+  const hit = c.plans.get(name);
+  if (hit !== undefined) return hit ?? undefined;
+  const t = schema.type(name);
+  if (!t || t.special) {
+    c.plans.set(name, null);
+    return undefined;
+  }
+  let maxNum = 0;
+  for (const f of t.fields) if (f.num && f.num > maxNum) maxNum = f.num;
+  const byNum = new Int16Array(maxNum + 1).fill(-2);
+  let nslots = 0;
+  for (const f of t.fields) if (f.num && byNum[f.num] === -2) byNum[f.num] = -1;
+  const fields: FieldPlan[] = [];
+  for (const f of t.fields) {
+    if (!f.inline && !f.json) continue;
+    let slot = -1;
+    if (f.num) {
+      if (byNum[f.num]! < 0) byNum[f.num] = nslots++;
+      slot = byNum[f.num]!;
+    }
+    const e = f.expr;
+    const mode = e.t === 'slice' ? FIELD_REPEATED : e.t === 'map' ? FIELD_MAP : FIELD_SINGLE;
+    const codec = e.t === 'slice' || e.t === 'map' ? codecFor(schema, e.elem) : codecFor(schema, e);
+    const absentZero = zeroSpec(schema, e);
+    let absent: number;
+    if (!f.current || f.omitzero || (f.omitempty && e.t !== 'ref')) absent = ABSENT_SKIP;
+    else absent = absentZero.codec ? ABSENT_ZERO : ABSENT_CONST;
+    const json = f.json ?? '';
+    fields.push({
+      json,
+      seg: f.inline ? '' : `.${json}`,
+      inline: f.inline === true,
+      omitempty: f.omitempty === true,
+      omitzero: f.omitzero === true,
+      current: f.current,
+      expr: e,
+      slot,
+      mode,
+      codec,
+      keyOp: e.t === 'map' && e.key.t === 'scalar' ? (SCALAR_OPS[e.key.name] ?? OP_NULL) : OP_STRING,
+      elemZero: e.t === 'map' ? zeroSpec(schema, e.elem) : undefined,
+      empty: emptyKind(e),
+      absent,
+      absentZero,
+      isMetadata: json === 'metadata' && codec.op === OP_STRUCT && codec.name === OBJECT_META,
+    });
+  }
+  const plan: StructPlan = {
+    name,
+    fields,
+    byNum,
+    nslots,
+    rvIndex: name === OBJECT_META ? fields.findIndex((f) => f.json === 'resourceVersion') : -1,
+    names: undefined,
+    namesUnique: true,
+    takesAll: false,
+    hasQuantity: undefined,
+  };
+  c.plans.set(name, plan);
+  return plan;
+}
+
+function planOf(schema: KubeSchema, codec: Codec): StructPlan {
+  return (codec.plan ??= structPlan(schema, codec.name)!);
+}
+
+/** A deep copy of a JSON value (zero templates are shared). */
+function cloneJson(v: JsonValue): JsonValue {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(cloneJson);
+  const out: JsonObject = {};
+  for (const k in v) out[k] = cloneJson(v[k]!);
+  return out;
 }
 
 function bigintSafe(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v;
 }
 
+function isEmptyKind(kind: number, value: JsonValue): boolean {
+  switch (kind) {
+    case EMPTY_SCALAR:
+      return value === null || value === false || value === 0 || value === 0n || value === '';
+    case EMPTY_PTR:
+      return value === null;
+    case EMPTY_SLICE:
+      return value === null || (Array.isArray(value) && value.length === 0);
+    case EMPTY_MAP:
+      if (value === null) return true;
+      if (typeof value !== 'object') return false;
+      for (const _ in value) return false;
+      return true;
+    default:
+      return false;
+  }
+}
+
 /** Go's omitempty test: false, 0, "", nil pointer/slice/map and empty slice/map; structs never. */
 export function isEmpty(expr: TypeExpr, value: JsonValue): boolean {
-  switch (expr.t) {
-    case 'scalar':
-      return value === null || value === false || value === 0 || value === 0n || value === '';
-    case 'ptr':
-      return value === null;
-    case 'slice':
-      return value === null || (Array.isArray(value) && value.length === 0);
-    case 'map':
-      return value === null || (typeof value === 'object' && Object.keys(value).length === 0);
-    case 'ref':
-      return false;
+  return isEmptyKind(emptyKind(expr), value);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The scratch stack: per message, one head and one tail per slot plus the unknown-record list, then the
+// records themselves (wire, pos, len, next, num). Decoding is synchronous, so one stack serves every decoder.
+
+const REC = 5;
+let S = new Int32Array(1 << 14);
+/** Field numbers of unknown records beyond int32 (only malformed input has them), by record index. */
+const hugeNums = new Map<number, number>();
+let sp = 0;
+
+function reserve(n: number): void {
+  if (sp + n <= S.length) return;
+  const bigger = new Int32Array(Math.max(S.length * 2, sp + n + 1024));
+  bigger.set(S.subarray(0, sp));
+  S = bigger;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Renders protobuf messages of one storage value (`buf`) through the schema. */
+export class ProtoRenderer {
+  private buf: Buffer = EMPTY;
+  private readonly where: string;
+  private readonly schema: KubeSchema;
+  private readonly unknown: UnknownField[];
+  private readonly rec: RawRecord = { num: 0, wire: 0, pos: 0, len: 0 };
+  /** The JSON path below the message being decoded: `.field`/`.key` strings and item indexes. */
+  private readonly segs: (string | number)[] = [];
+  private plen = 0;
+  private depth = 0;
+  private rv: string | undefined;
+  private rvArmed = false;
+  /** Whether the resourceVersion given to `message` was placed. */
+  rvPlaced = false;
+
+  constructor(ctx: RenderContext) {
+    this.where = ctx.where;
+    this.schema = ctx.schema;
+    this.unknown = ctx.unknown;
+  }
+
+  /**
+   * Renders the message `bytes[start, end)` (whole `bytes` by default) as the struct type `name` into `out`
+   * (fields are added after any it has). With `resourceVersion`, the top-level `metadata` (or the message
+   * itself, when it is an ObjectMeta) gets it at its Go position. `path` prefixes reported unknown fields.
+   */
+  message(
+    name: string,
+    bytes: Uint8Array,
+    out: JsonObject = {},
+    resourceVersion?: string,
+    start = 0,
+    end = bytes.length,
+    path = '',
+  ): JsonObject {
+    const plan = structPlan(this.schema, name);
+    if (!plan) throw new Error(`internal: ${name} is not a struct type of the schema`);
+    const saved = sp;
+    const savedBuf = this.buf;
+    this.buf = asBuffer(bytes);
+    this.depth = 0;
+    this.plen = 0;
+    if (path) this.push(path);
+    this.rv = resourceVersion;
+    this.rvArmed = resourceVersion !== undefined && name === OBJECT_META;
+    this.rvPlaced = false;
+    try {
+      return this.build(plan, start, end, out);
+    } finally {
+      sp = saved;
+      if (sp === 0) {
+        if (hugeNums.size > 0) hugeNums.clear();
+        // A very large message grew the stack: give the memory back.
+        if (S.length > 1 << 20) S = new Int32Array(1 << 14);
+      }
+      this.buf = savedBuf;
+    }
+  }
+
+  /** The Go zero value of a type, as JSON. */
+  zero(expr: TypeExpr): JsonValue {
+    return this.zeroValue(zeroSpec(this.schema, expr));
+  }
+
+  /** Go's omitzero test (IsZero() or the zero value). */
+  isZero(expr: TypeExpr, value: JsonValue): boolean {
+    if (expr.t !== 'ref') return isEmpty(expr, value) && !(Array.isArray(value) && value.length === 0);
+    return this.codecZeroJson(codecFor(this.schema, expr)) === JSON.stringify(value, bigintSafe);
+  }
+
+  /** Go's omitzero test for a field of a plan. */
+  isZeroField(f: FieldPlan, value: JsonValue): boolean {
+    if (f.empty !== EMPTY_NEVER)
+      return isEmptyKind(f.empty, value) && !(Array.isArray(value) && value.length === 0);
+    const zero = this.codecZero(f.codec);
+    // Fast answers where the JSON texts plainly differ: a zero of null/string/boolean against a string or an
+    // object (Time's zero is null, its values are strings).
+    if (zero === null || typeof zero === 'string' || typeof zero === 'boolean') {
+      if (value === zero) return true;
+      if (typeof value === 'string' || (typeof value === 'object' && value !== null)) return false;
+    }
+    return this.codecZeroJson(f.codec) === JSON.stringify(value, bigintSafe);
+  }
+
+  zeroValue(z: ZeroSpec): JsonValue {
+    return z.codec ? cloneJson(this.codecZero(z.codec)) : z.value;
+  }
+
+  private codecZero(c: Codec): JsonValue {
+    if (c.zero === undefined) {
+      // Decoding no bytes never reads the buffer, reports nothing and cannot fail.
+      const saved = this.plen;
+      c.zero = this.one(c, WIRE_BYTES, 0, 0);
+      this.plen = saved;
+    }
+    return c.zero;
+  }
+
+  private codecZeroJson(c: Codec): string {
+    return (c.zeroJson ??= JSON.stringify(this.codecZero(c), bigintSafe));
+  }
+
+  private pathString(): string {
+    let s = '';
+    for (let i = 0; i < this.plen; i++) {
+      const g = this.segs[i]!;
+      s += typeof g === 'number' ? `[${g}]` : g;
+    }
+    return s;
+  }
+
+  private push(seg: string | number): void {
+    this.segs[this.plen++] = seg;
+  }
+
+  private report(num: number, wire: number, value: string, root = ''): void {
+    this.unknown.push({ path: this.pathString() || root, num, wire, value });
+  }
+
+  private hex(pos: number, len: number): string {
+    return this.buf.toString('hex', pos, pos + len);
+  }
+
+  /** Scans the records of [pos, end) onto the scratch stack; returns the base of this message's area. */
+  private scan(plan: StructPlan, pos: number, end: number): number {
+    const ns = plan.nslots;
+    const head = 2 * ns + 2;
+    reserve(head + 16 * REC);
+    const base = sp;
+    S.fill(-1, base, base + head);
+    let top = base + head;
+    const buf = this.buf;
+    const r = this.rec;
+    const byNum = plan.byNum;
+    const uh = base + 2 * ns;
+    while (pos < end) {
+      pos = nextRecord(buf, pos, end, this.where, r);
+      const num = r.num;
+      const slot = num < byNum.length ? byNum[num]! : -2;
+      if (slot === -1) continue;
+      if (top + REC > S.length) {
+        sp = top;
+        reserve(REC);
+      }
+      const s = S;
+      s[top] = r.wire;
+      s[top + 1] = r.pos;
+      s[top + 2] = r.len;
+      s[top + 3] = -1;
+      if (num <= 0x7fffffff) s[top + 4] = num;
+      else {
+        s[top + 4] = -1;
+        hugeNums.set(top, num);
+      }
+      const h = slot >= 0 ? base + slot : uh;
+      const t = slot >= 0 ? h + ns : uh + 1;
+      if (s[h]! < 0) s[h] = top;
+      else s[s[t]! + 3] = top;
+      s[t] = top;
+      top += REC;
+    }
+    sp = top;
+    return base;
+  }
+
+  private build(plan: StructPlan, pos: number, end: number, out: JsonObject): JsonObject {
+    const base = this.scan(plan, pos, end);
+    const ns = plan.nslots;
+    const fields = plan.fields;
+    let rvAt = -1;
+    if (this.rvArmed && plan.rvIndex >= 0) {
+      rvAt = plan.rvIndex;
+      this.rvArmed = false;
+      this.rvPlaced = true;
+    }
+    this.depth++;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      const head = f.slot >= 0 ? S[base + f.slot]! : -1;
+      let value: JsonValue;
+      if (i === rvAt) value = this.rv!;
+      else if (head < 0) {
+        if (f.absent === ABSENT_SKIP) continue;
+        if (f.absent === ABSENT_CONST) value = f.absentZero.value;
+        else {
+          const z = this.codecZero(f.absentZero.codec!);
+          // An inline struct's zero value adds no keys when it has none (TypeMeta).
+          if (f.inline && z !== null && typeof z === 'object' && isEmptyKind(EMPTY_MAP, z)) continue;
+          value = cloneJson(z);
+        }
+      } else {
+        const c = f.codec;
+        const track = c.mayReport && !f.inline;
+        if (track) this.push(f.seg);
+        if (f.isMetadata && this.depth === 1 && this.rv !== undefined) this.rvArmed = true;
+        if (f.mode === FIELD_SINGLE) {
+          const t = S[base + ns + f.slot]!;
+          value = this.one(c, S[t]!, S[t + 1]!, S[t + 2]!);
+        } else if (f.mode === FIELD_REPEATED) value = this.repeated(c, head);
+        else value = this.map(f, head);
+        this.rvArmed = false;
+        if (track) this.plen--;
+      }
+      if (f.inline) {
+        if (value !== null && typeof value === 'object' && !Array.isArray(value)) Object.assign(out, value);
+        continue;
+      }
+      if (f.omitempty && isEmptyKind(f.empty, value)) continue;
+      if (f.omitzero && this.isZeroField(f, value)) continue;
+      out[f.json] = value;
+    }
+    this.depth--;
+    const u = S[base + 2 * ns]!;
+    if (u >= 0) this.reportUnknown(u);
+    sp = base;
+    return out;
+  }
+
+  /** Reports a message's unknown records (list from `first`), grouped by field number in order of first use. */
+  private reportUnknown(first: number): void {
+    const list: number[] = [];
+    for (let u = first; u >= 0; u = S[u + 3]!) list.push(u);
+    const numOf = (u: number): number => (S[u + 4]! >= 0 ? S[u + 4]! : hugeNums.get(u)!);
+    const firstSeen = new Map<number, number>();
+    list.forEach((u, i) => {
+      if (!firstSeen.has(numOf(u))) firstSeen.set(numOf(u), i);
+    });
+    list.sort((a, b) => firstSeen.get(numOf(a))! - firstSeen.get(numOf(b))! || a - b);
+    for (const u of list) {
+      const wire = S[u]!;
+      const p = S[u + 1]!;
+      const len = S[u + 2]!;
+      const value =
+        wire === WIRE_VARINT ? BigInt(varintUint64At(this.buf, p, len)).toString() : this.hex(p, len);
+      this.report(numOf(u), wire, value, '.');
+    }
+  }
+
+  private repeated(c: Codec, head: number): JsonValue {
+    const items: JsonValue[] = [];
+    for (let t = head; t >= 0; t = S[t + 3]!) this.addItems(items, c, S[t]!, S[t + 1]!, S[t + 2]!);
+    return items.length === 0 ? null : items;
+  }
+
+  /** Appends the item(s) one record of a repeated field holds (a varint scalar's record may be packed). */
+  private addItems(items: JsonValue[], c: Codec, wire: number, pos: number, len: number): void {
+    if (c.packable && wire === WIRE_BYTES) {
+      packedVarints(this.buf, pos, pos + len, this.where, (p, l) =>
+        items.push(this.one(c, WIRE_VARINT, p, l)),
+      );
+    } else if (c.mayReport) {
+      this.push(items.length);
+      items.push(this.one(c, wire, pos, len));
+      this.plen--;
+    } else items.push(this.one(c, wire, pos, len));
+  }
+
+  private map(f: FieldPlan, head: number): JsonObject {
+    const keys: string[] = [];
+    const vals: JsonValue[] = [];
+    let sorted = true;
+    const buf = this.buf;
+    const r = this.rec;
+    const c = f.codec;
+    for (let t = head; t >= 0; t = S[t + 3]!) {
+      let kw = -1;
+      let kp = 0;
+      let kl = 0;
+      let vw = -1;
+      let vp = 0;
+      let vl = 0;
+      if (S[t]! !== WIRE_VARINT) {
+        let p = S[t + 1]!;
+        const e = p + S[t + 2]!;
+        while (p < e) {
+          p = nextRecord(buf, p, e, this.where, r);
+          if (r.num === 1) {
+            kw = r.wire;
+            kp = r.pos;
+            kl = r.len;
+          } else if (r.num === 2) {
+            vw = r.wire;
+            vp = r.pos;
+            vl = r.len;
+          }
+        }
+      }
+      const key = kw < 0 ? '' : String(this.scalar(f.keyOp, kw, kp, kl));
+      let v: JsonValue;
+      if (vw < 0) v = this.zeroValue(f.elemZero!);
+      else if (c.mayReport) {
+        this.push(`.${key}`);
+        v = this.one(c, vw, vp, vl);
+        this.plen--;
+      } else v = this.one(c, vw, vp, vl);
+      if (sorted && keys.length > 0 && !(keys[keys.length - 1]! < key)) sorted = false;
+      keys.push(key);
+      vals.push(v);
+    }
+    const obj: JsonObject = {};
+    if (sorted) {
+      for (let i = 0; i < keys.length; i++) obj[keys[i]!] = vals[i]!;
+    } else {
+      const order = keys.map((_, i) => i);
+      order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
+      for (const i of order) obj[keys[i]!] = vals[i]!;
+    }
+    return obj;
+  }
+
+  /** A scalar from one record; a record of another wire type gives the zero value (bytes: its payload). */
+  private scalar(op: number, wire: number, pos: number, len: number): JsonValue {
+    const buf = this.buf;
+    switch (op) {
+      case OP_STRING:
+        return wire === WIRE_VARINT ? '' : utf8Text(buf, pos, pos + len);
+      case OP_BYTES:
+        return wire === WIRE_VARINT ? '' : buf.toString('base64', pos, pos + len);
+      case OP_BOOL:
+        return wire === WIRE_VARINT && varintNonZeroAt(buf, pos, len);
+      case OP_INT32:
+        return wire === WIRE_VARINT ? varintInt32At(buf, pos, len) : 0;
+      case OP_UINT32:
+        return wire === WIRE_VARINT ? varintInt32At(buf, pos, len) >>> 0 : 0;
+      case OP_INT64:
+        return wire === WIRE_VARINT ? varintInt64At(buf, pos, len) : 0;
+      case OP_UINT64:
+        return wire === WIRE_VARINT ? varintUint64At(buf, pos, len) : 0;
+      case OP_FLOAT64:
+        return wire !== WIRE_VARINT && len === 8 ? buf.readDoubleLE(pos) : 0;
+      case OP_FLOAT32:
+        return wire !== WIRE_VARINT && len === 4 ? buf.readFloatLE(pos) : 0;
+      default:
+        return null;
+    }
+  }
+
+  /** One value of codec `c` from one record (a varint record where a message belongs reads as empty). */
+  private one(c: Codec, wire: number, pos: number, len: number): JsonValue {
+    const op = c.op;
+    if (op < OP_STRUCT) return this.scalar(op, wire, pos, len);
+    if (wire === WIRE_VARINT) len = 0;
+    switch (op) {
+      case OP_STRUCT:
+        return this.build(c.plan ?? planOf(this.schema, c), pos, pos + len, {});
+      case OP_SPECIAL:
+        return this.special(c, pos, pos + len);
+      case OP_MISSING:
+        if (len > 0) this.report(0, WIRE_BYTES, this.hex(pos, len));
+        return null;
+      case OP_WRAPPED: {
+        const items: JsonValue[] = [];
+        const e = pos + len;
+        const r = this.rec;
+        const found: number[] = [];
+        while (pos < e) {
+          pos = nextRecord(this.buf, pos, e, this.where, r);
+          if (r.num === 1) found.push(r.wire, r.pos, r.len);
+        }
+        for (let i = 0; i < found.length; i += 3)
+          this.addItems(items, c.elem!, found[i]!, found[i + 1]!, found[i + 2]!);
+        return items.length === 0 ? null : items;
+      }
+      default:
+        return null;
+    }
+  }
+
+  private special(c: Codec, pos: number, end: number): JsonValue {
+    const buf = this.buf;
+    const r = this.rec;
+    // The last record of fields 1, 2 and 3 (wire type, position, length); every record of field 2.
+    let w1 = -1;
+    let p1 = 0;
+    let l1 = 0;
+    let w2 = -1;
+    let p2 = 0;
+    let l2 = 0;
+    let w3 = -1;
+    let p3 = 0;
+    let l3 = 0;
+    const kind = c.special;
+    const all2: number[] | undefined =
+      kind === SP_PROPS_OR_ARRAY || kind === SP_PROPS_OR_STRINGS ? [] : undefined;
+    const empty = pos >= end;
+    while (pos < end) {
+      pos = nextRecord(buf, pos, end, this.where, r);
+      switch (r.num) {
+        case 1:
+          w1 = r.wire;
+          p1 = r.pos;
+          l1 = r.len;
+          break;
+        case 2:
+          w2 = r.wire;
+          p2 = r.pos;
+          l2 = r.len;
+          all2?.push(r.wire, r.pos, r.len);
+          break;
+        case 3:
+          w3 = r.wire;
+          p3 = r.pos;
+          l3 = r.len;
+          break;
+      }
+    }
+    switch (kind) {
+      case SP_TIME:
+        if (empty) return null;
+        return formatRfc3339(w1 === WIRE_VARINT ? varintInt64At(buf, p1, l1) : 0);
+      case SP_MICROTIME:
+        if (empty) return null;
+        return formatRfc3339Micro(
+          w1 === WIRE_VARINT ? varintInt64At(buf, p1, l1) : 0,
+          w2 === WIRE_VARINT ? varintInt32At(buf, p2, l2) : 0,
+        );
+      case SP_DURATION:
+        return formatGoDuration(BigInt(w1 === WIRE_VARINT ? varintInt64At(buf, p1, l1) : 0));
+      case SP_QUANTITY:
+        if (w1 < 0) return '0';
+        return w1 === WIRE_VARINT ? '' : utf8Text(buf, p1, p1 + l1);
+      case SP_INTORSTRING: {
+        const type = w1 === WIRE_VARINT ? varintUint64At(buf, p1, l1) : 0;
+        if (type === 1) return w3 < 0 || w3 === WIRE_VARINT ? '' : utf8Text(buf, p3, p3 + l3);
+        return w2 === WIRE_VARINT ? varintInt32At(buf, p2, l2) : 0;
+      }
+      case SP_RAWJSON: {
+        if (w1 < 0 || w1 === WIRE_VARINT || l1 === 0) return null;
+        try {
+          return parseLosslessJson(utf8Text(buf, p1, p1 + l1));
+        } catch {
+          this.report(1, WIRE_BYTES, this.hex(p1, l1));
+          return null;
+        }
+      }
+      case SP_PROPS_OR_BOOL:
+        if (w2 >= 0) return this.one(c.elem!, w2, p2, l2);
+        return w1 === WIRE_VARINT && varintNonZeroAt(buf, p1, l1);
+      case SP_PROPS_OR_ARRAY: {
+        if (all2!.length > 0) {
+          const items: JsonValue[] = [];
+          for (let i = 0; i < all2!.length; i += 3) {
+            this.push(items.length);
+            items.push(this.one(c.elem!, all2![i]!, all2![i + 1]!, all2![i + 2]!));
+            this.plen--;
+          }
+          return items;
+        }
+        return w1 >= 0 ? this.one(c.elem!, w1, p1, l1) : null;
+      }
+      case SP_PROPS_OR_STRINGS: {
+        if (all2!.length > 0) {
+          const items: JsonValue[] = [];
+          for (let i = 0; i < all2!.length; i += 3) {
+            const w = all2![i]!;
+            const p = all2![i + 1]!;
+            items.push(w === WIRE_VARINT ? '' : utf8Text(buf, p, p + all2![i + 2]!));
+          }
+          return items;
+        }
+        return w1 >= 0 ? this.one(c.elem!, w1, p1, l1) : null;
+      }
+      default:
+        return null;
+    }
   }
 }

@@ -107,13 +107,17 @@ function relHas(rel: string | undefined, m: number): boolean {
 
 export class KubeSchema {
   private readonly resolved = new Map<string, ResolvedType | undefined>();
-  private readonly kindIndex = new Map<string, KindDef>();
+  /** apiVersion → kind → definition. */
+  private readonly kindIndex = new Map<string, Map<string, KindDef>>();
   readonly currentMinor: number;
 
   constructor(readonly doc: SchemaDoc) {
     this.currentMinor = minorOf(doc.releases[doc.releases.length - 1]!);
     for (const k of doc.kinds) {
-      this.kindIndex.set(`${k.group ? `${k.group}/` : ''}${k.version}/${k.kind}`, k);
+      const apiVersion = `${k.group ? `${k.group}/` : ''}${k.version}`;
+      let kinds = this.kindIndex.get(apiVersion);
+      if (!kinds) this.kindIndex.set(apiVersion, (kinds = new Map()));
+      kinds.set(k.kind, k);
     }
   }
 
@@ -123,7 +127,7 @@ export class KubeSchema {
 
   /** The registered kind for an apiVersion (`v1`, `apps/v1`) and kind, if any release has it. */
   kind(apiVersion: string, kind: string): KindDef | undefined {
-    return this.kindIndex.get(`${apiVersion}/${kind}`);
+    return this.kindIndex.get(apiVersion)?.get(kind);
   }
 
   allKinds(): KindDef[] {

@@ -13,6 +13,18 @@ test('stringifyJson leaves strings that look like markers alone', () => {
   assert.equal(stringifyJson({ s: 'bigint:12' }, 0), '{"s":"bigint:12"}');
 });
 
+test('stringifyJson: documents without bigint print as JSON.stringify does; a bigint anywhere switches to exact digits', () => {
+  const plain = { a: [1, 'x', null, { b: true, c: 1.5 }], s: '\u0000bigint:12', e: '' };
+  assert.equal(stringifyJson(plain, 0), JSON.stringify(plain));
+  assert.equal(stringifyJson(plain), JSON.stringify(plain, null, 2));
+  assert.equal(stringifyJson(undefined), 'null');
+  const deep = { list: [{ n: 1 }, { n: [2n ** 64n - 1n] }], after: 'ok' };
+  assert.equal(stringifyJson(deep, 0), `{"list":[{"n":1},{"n":[${2n ** 64n - 1n}]}],"after":"ok"}`);
+  const cyclic: { self?: unknown } = {};
+  cyclic.self = cyclic;
+  assert.throws(() => stringifyJson(cyclic), TypeError);
+});
+
 test('hexId prints uint64 ids in hex without loss', () => {
   assert.equal(hexId(0xfedcba9876543210n), 'fedcba9876543210');
 });
