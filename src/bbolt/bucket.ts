@@ -105,7 +105,7 @@ export class Bucket {
         stack.pop();
         continue;
       }
-      const { child } = top.page.branchElement(top.index++);
+      const child = top.page.branchChild(top.index++);
       if (stack.length >= 64)
         throw this.db.corrupt('tree deeper than 64 levels (a loop between pages?)', `page ${child}`);
       for (const f of stack) {

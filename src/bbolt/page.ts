@@ -162,6 +162,13 @@ export class Page {
     return this.peek(PAGE_HEADER_SIZE + i * ELEMENT_SIZE, ELEMENT_SIZE);
   }
 
+  /** Branch element i's child page id, without reading its key (tree walks). */
+  branchChild(i: number): number {
+    const eo = PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
+    if (eo + ELEMENT_SIZE <= this.buf.length) return this.order.u64n(this.buf, eo + 8);
+    return this.order.u64n(this.element(i), 8);
+  }
+
   /** Branch element i: key and child page id. */
   branchElement(i: number): { key: Buffer; child: number } {
     const e = this.element(i);

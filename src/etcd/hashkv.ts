@@ -34,7 +34,9 @@ export function hashKV(view: MvccView, revision: bigint = 0n, o: HashKVOptions =
   const skipTomb = o.skipTombstoneAtCompactRevision ?? true;
   // Locators (page, element) of the latest revision ≤ rev of each key, when not a deletion.
   const keep = new Set<number>();
-  for (const l of view.latestLocators(rev, undefined, undefined, undefined, true).values()) {
+  const latest = view.latestLocatorsByBytes(rev, undefined, undefined, undefined, true);
+  for (let j = 0; j < latest.size; j++) {
+    const l = latest.valueAt(j);
     if (l % 2 === 0) keep.add(l / 2);
   }
   let h = crc32c(Buffer.from(Buckets.key));

@@ -32,6 +32,7 @@ import type { EtcdMeta } from './meta.js';
 import { WireError } from './proto-wire.js';
 import { isTombstoneKey, parseRevisionKey, REV_BYTES_LEN, revMain } from './revision.js';
 import { Buckets } from './schema.js';
+import { ByteKeyMap } from './key-set.js';
 
 /** A revision the file cannot answer for (compacted away, or after its last revision). */
 export class RevisionUnavailableError extends NotFoundError {
@@ -98,6 +99,15 @@ export interface LiveOptions {
    * iteration step. For consumers that write each value out at once (avoids allocating every value).
    */
   transient?: boolean;
+}
+
+const EMPTY_KEY = Buffer.alloc(0);
+
+/** 0: every key; 1: exactly `key`; 2: `key` and after (rangeEnd NUL); 3: [key, rangeEnd). */
+function rangeMode(key: Buffer | undefined, rangeEnd: Buffer | undefined): 0 | 1 | 2 | 3 {
+  if (!key) return 0;
+  if (!rangeEnd || rangeEnd.length === 0) return 1;
+  return rangeEnd.length === 1 && rangeEnd[0] === 0 ? 2 : 3;
 }
 
 /** Locators: page id × LOCATOR_PAGE + element index (a leaf holds at most 65535 elements). */
@@ -242,29 +252,17 @@ export class MvccView {
   }
 
   /**
-   * Like `latestByKey`, in one pass over the key bucket's leaf pages without an object per entry: the
-   * latest revision ≤ rev of each key in [key, rangeEnd) (every key when `key` is undefined), as a
-   * locator (page id × 65536 + element index, see `kvAtLocator`) times 2, plus 1 for a tombstone.
-   * With `includeEmpty`, the empty key (bump marker) is kept. Internal (liveAt, hashKV).
+   * One pass over the key bucket's leaf pages without an object per entry: for each entry with main
+   * revision ≤ rev, in file order, calls `visit` with the KeyValue's key bytes (kb[ks, ke)) and the entry's
+   * locator (page id × 65536 + element index, see `kvAtLocator`) times 2, plus 1 for a tombstone. Records
+   * each page's position in the walk in `pageOrder` when given.
    */
-  latestLocators(
+  private scanEntries(
     rev: bigint,
-    key: Buffer | undefined,
-    rangeEnd: Buffer | undefined,
-    pageOrder?: Map<number, number>,
-    includeEmpty = false,
-  ): Map<string, number> {
-    const latest = new Map<string, number>();
-    if (!this.keys) return latest;
-    const from = key?.toString('latin1');
-    const mode = !key
-      ? 0
-      : !rangeEnd || rangeEnd.length === 0
-        ? 1
-        : rangeEnd.length === 1 && rangeEnd[0] === 0
-          ? 2
-          : 3;
-    const to = rangeEnd?.toString('latin1') ?? '';
+    pageOrder: Map<number, number> | undefined,
+    visit: (kb: Buffer, ks: number, ke: number, tagged: number) => void,
+  ): void {
+    if (!this.keys) return;
     const revHi = Number(rev >> 32n);
     const revLo = Number(rev & 0xffffffffn);
     const info = newLeafInfo();
@@ -293,19 +291,69 @@ export class MvccView {
           this.parseRev(this.entryOf(p, i));
         }
         const hi = kb.readUInt32BE(ks);
-        if (hi > revHi || (hi === revHi && kb.readUInt32BE(ks + 4) > revLo)) return latest;
+        if (hi > revHi || (hi === revHi && kb.readUInt32BE(ks + 4) > revLo)) return;
         const vo = ko + klen;
         const ve = vo + info.valueSize;
-        let k: string;
-        if (ve <= buf.length && scanKeyField(buf, vo, ve))
-          k = buf.toString('latin1', keyField.start, keyField.end);
-        else k = this.keyOf(this.entryOf(p, i)).toString('latin1');
-        if (k.length === 0 && !includeEmpty) continue;
-        if (mode === 1 ? k !== from : mode === 2 ? k < from! : mode === 3 ? k < from! || k >= to : false)
-          continue;
-        latest.set(k, (p.pgid * LOCATOR_PAGE + i) * 2 + (klen === REV_BYTES_LEN ? 0 : 1));
+        const tagged = (p.pgid * LOCATOR_PAGE + i) * 2 + (klen === REV_BYTES_LEN ? 0 : 1);
+        if (ve <= buf.length && scanKeyField(buf, vo, ve)) visit(buf, keyField.start, keyField.end, tagged);
+        else {
+          const k = this.keyOf(this.entryOf(p, i));
+          visit(k, 0, k.length, tagged);
+        }
       }
     }
+  }
+
+  /**
+   * The latest revision ≤ rev of each key in [key, rangeEnd) (every key when `key` is undefined), keyed by
+   * the key as a latin1 string, as a tagged locator (see `scanEntries`). With `includeEmpty`, the empty key
+   * (bump marker) is kept. Internal (liveAt, hashKV).
+   */
+  latestLocators(
+    rev: bigint,
+    key: Buffer | undefined,
+    rangeEnd: Buffer | undefined,
+    includeEmpty = false,
+  ): Map<string, number> {
+    const latest = new Map<string, number>();
+    const from = key?.toString('latin1');
+    const mode = rangeMode(key, rangeEnd);
+    const to = rangeEnd?.toString('latin1') ?? '';
+    this.scanEntries(rev, undefined, (kb, ks, ke, tagged) => {
+      if (ks === ke && !includeEmpty) return;
+      const k = kb.toString('latin1', ks, ke);
+      if (mode === 1 ? k !== from : mode === 2 ? k < from! : mode === 3 ? k < from! || k >= to : false)
+        return;
+      latest.set(k, tagged);
+    });
+    return latest;
+  }
+
+  /**
+   * The tagged locators of the latest revision ≤ rev of each key in [key, rangeEnd), keys compared as bytes
+   * and never turned into strings (for walks in file order, which need no key order). Internal (liveAt,
+   * hashKV).
+   */
+  latestLocatorsByBytes(
+    rev: bigint,
+    key: Buffer | undefined,
+    rangeEnd: Buffer | undefined,
+    pageOrder?: Map<number, number>,
+    includeEmpty = false,
+  ): ByteKeyMap {
+    const latest = new ByteKeyMap();
+    const mode = rangeMode(key, rangeEnd);
+    const from = key ?? EMPTY_KEY;
+    const to = rangeEnd ?? EMPTY_KEY;
+    this.scanEntries(rev, pageOrder, (kb, ks, ke, tagged) => {
+      if (ks === ke && !includeEmpty) return;
+      if (mode !== 0) {
+        const c = kb.compare(from, 0, from.length, ks, ke);
+        if (mode === 1 ? c !== 0 : c < 0) return;
+        if (mode === 3 && kb.compare(to, 0, to.length, ks, ke) >= 0) return;
+      }
+      latest.set(kb, ks, ke, tagged);
+    });
     return latest;
   }
 
@@ -401,21 +449,33 @@ export class MvccView {
    */
   *liveAt(revision: bigint | undefined, o: LiveOptions = {}): IterableIterator<KeyValue> {
     const rev = this.resolveRevision(revision);
-    const pageOrder = o.order === 'revision' ? new Map<number, number>() : undefined;
-    const latest = this.latestLocators(rev, o.key, o.key ? o.rangeEnd : undefined, pageOrder);
     const scratch = o.transient ? { buf: Buffer.allocUnsafe(1 << 20) } : undefined;
     const withValue = !o.keysOnly;
     if (o.order === 'revision') {
-      const wanted: number[] = [];
-      for (const l of latest.values()) if (l % 2 === 0) wanted.push(l / 2);
-      latest.clear();
-      // File order: by the page's position in the tree walk, then by element.
-      const ord = (loc: number) =>
-        pageOrder!.get(Math.floor(loc / LOCATOR_PAGE))! * LOCATOR_PAGE + (loc % LOCATOR_PAGE);
-      wanted.sort((a, b) => ord(a) - ord(b));
-      for (const loc of wanted) yield this.kvAtLocator(loc, withValue, scratch);
+      const pageOrder = new Map<number, number>();
+      const latest = this.latestLocatorsByBytes(rev, o.key, o.key ? o.rangeEnd : undefined, pageOrder);
+      // File order: by the page's position in the tree walk, then by element; computed once per entry and
+      // sorted as numbers, then turned back into locators.
+      const pages: number[] = [];
+      for (const [pgid, at] of pageOrder) pages[at] = pgid;
+      const ords = new Float64Array(latest.size);
+      let n = 0;
+      for (let j = 0; j < latest.size; j++) {
+        const l = latest.valueAt(j);
+        if (l % 2 !== 0) continue;
+        const loc = l / 2;
+        const pgid = Math.floor(loc / LOCATOR_PAGE);
+        ords[n++] = pageOrder.get(pgid)! * LOCATOR_PAGE + (loc - pgid * LOCATOR_PAGE);
+      }
+      const sorted = ords.subarray(0, n).sort();
+      for (let j = 0; j < n; j++) {
+        const ord = sorted[j]!;
+        const at = Math.floor(ord / LOCATOR_PAGE);
+        yield this.kvAtLocator(pages[at]! * LOCATOR_PAGE + (ord - at * LOCATOR_PAGE), withValue, scratch);
+      }
       return;
     }
+    const latest = this.latestLocators(rev, o.key, o.key ? o.rangeEnd : undefined);
     const live: string[] = [];
     for (const kv of latest) if (kv[1] % 2 === 0) live.push(kv[0]);
     // Keys are latin1 strings (one char per byte): the default sort's code-unit order is byte order.
