@@ -9,7 +9,10 @@
  *   6. etcdctl snapshot save, then an AWS SDK multipart upload of that file to MinIO
  * Targets (issue 5): (2) and (3) ≤ 1.3× (1); (5) ≤ 0.8× (6).
  *
- *   node dist/bench/backup.js [--smoke] [--mib N]
+ *   node dist/bench/backup.js [--smoke] [--mib N] [--runs N] [--no-gzip] [--pair-save] [--baseline ROOT]
+ *
+ * --baseline ROOT: every lifeboat case also runs ROOT/bin/lifeboat (another built checkout, e.g. before a
+ * change), interleaved with this one against the same etcd, reported as "… [baseline]".
  */
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -28,6 +31,20 @@ import { Minio } from '../test/helpers/minio.js';
 import { lifeboatBin } from '../test/helpers/cli.js';
 
 const smoke = process.argv.includes('--smoke');
+const argOf = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+/** Another checkout's root (built): each lifeboat case also runs its bin/lifeboat, interleaved, same etcd. */
+const baselineRoot = argOf('--baseline');
+/** Runs per case; the median wall time (and its run's CPU) is reported. */
+const runs = Number(argOf('--runs') ?? 1);
+const withGzip = !process.argv.includes('--no-gzip');
+/**
+ * Before every directory-repository run, run `etcdctl snapshot save` again and divide by that: on a shared
+ * machine the load drifts over minutes, and a ratio of neighbouring runs is steadier than one of medians.
+ */
+const pairSave = process.argv.includes('--pair-save');
 const mibArg = process.argv.indexOf('--mib');
 const targetMiB = mibArg > 0 ? Number(process.argv[mibArg + 1]) : smoke ? 16 : 1024;
 
@@ -36,6 +53,8 @@ interface Measure {
   wallS: number;
   cpuS: number;
   bytes?: number;
+  /** Wall time over the reference run measured right before it (--pair-save); the median is reported. */
+  pairedRatio?: number;
 }
 
 /** Runs a command under sh and reads the children's user+sys time from `times`. */
@@ -151,7 +170,8 @@ async function main(): Promise<void> {
     await minio.createBucket('bench');
     const env = minio.env();
     const conn = ['--endpoints', h.etcd.endpoints[0]!, '--cacert', t.ca, '--cert', t.cert, '--key', t.key];
-    const lb = [process.execPath, lifeboatBin()];
+    const bins: [string, string][] = [['', lifeboatBin()]];
+    if (baselineRoot) bins.push([' [baseline]', join(baselineRoot, 'bin', 'lifeboat')]);
     const keygen = spawnSync(process.execPath, [
       lifeboatBin(),
       'backup',
@@ -162,14 +182,21 @@ async function main(): Promise<void> {
     if (keygen.status !== 0) throw new Error('keygen failed');
     const etcdctl = h.etcd.binaries.etcdctl;
 
-    const save = timed('etcdctl snapshot save', [etcdctl, ...conn, 'snapshot', 'save', join(dir, 'save.db')]);
+    const saveOnce = (): Measure => {
+      rmSync(join(dir, 'save.db'), { force: true });
+      return timed('etcdctl snapshot save', [etcdctl, ...conn, 'snapshot', 'save', join(dir, 'save.db')]);
+    };
+    const saves: Measure[] = [];
+    for (let r = 0; r < runs; r++) saves.push(saveOnce());
+    const save = saves.sort((x, y) => x.wallS - y.wallS)[Math.floor((runs - 1) / 2)]!;
     save.bytes = statSync(join(dir, 'save.db')).size;
     results.push(save);
-    const create = (name: string, repo: string, compress: string, level?: string) =>
+    const once = (name: string, bin: string, repo: string, compress: string, level?: string) =>
       timed(
         name,
         [
-          ...lb,
+          process.execPath,
+          bin,
           'backup',
           'create',
           ...conn,
@@ -187,13 +214,37 @@ async function main(): Promise<void> {
         ],
         env,
       );
-    results.push(create('lifeboat → dir, age, none', join(dir, 'repo-none'), 'none'));
-    results.push(create('lifeboat → dir, age, zstd 1', join(dir, 'repo-zstd'), 'zstd', '1'));
-    results.push(create('lifeboat → dir, age, gzip', join(dir, 'repo-gzip'), 'gzip'));
-    const noSpool = create('lifeboat → dir, age, zstd 1, --no-spool', join(dir, 'repo-nospool'), 'zstd', '1');
-    results.push(noSpool);
+    /** Each binary `runs` times, interleaved; the run with the median wall time per binary. */
+    const create = (name: string, repo: (tag: string) => string, compress: string, level?: string): void => {
+      const all = new Map<string, Measure[]>(bins.map(([suffix]) => [suffix, []]));
+      for (let r = 0; r < runs; r++) {
+        for (const [suffix, bin] of bins) {
+          const at = repo(`${suffix ? 'b' : 'a'}${r}`);
+          const local = !at.startsWith('s3://');
+          const ref = pairSave && local ? saveOnce() : undefined;
+          const m = once(`${name}${suffix}`, bin, at, compress, level);
+          if (ref) m.pairedRatio = m.wallS / ref.wallS;
+          // A directory repository holds a whole (encrypted) db per run: free the disk for the next.
+          if (!at.startsWith('s3://')) rmSync(at, { recursive: true, force: true });
+          process.stderr.write(`${m.name}\t${m.wallS.toFixed(2)} s\t${m.cpuS.toFixed(2)} CPU s\n`);
+          all.get(suffix)!.push(m);
+        }
+      }
+      for (const ms of all.values()) {
+        const ratios = ms.map((m) => m.pairedRatio ?? NaN).sort((x, y) => x - y);
+        ms.sort((x, y) => x.wallS - y.wallS);
+        const med = ms[Math.floor((ms.length - 1) / 2)]!;
+        if (pairSave && !Number.isNaN(ratios[0]!))
+          med.pairedRatio = ratios[Math.floor((ratios.length - 1) / 2)]!;
+        results.push(med);
+      }
+    };
+    create('lifeboat → dir, age, none', (t) => join(dir, `repo-none-${t}`), 'none');
+    create('lifeboat → dir, age, zstd 1', (t) => join(dir, `repo-zstd-${t}`), 'zstd', '1');
+    if (withGzip) create('lifeboat → dir, age, gzip', (t) => join(dir, `repo-gzip-${t}`), 'gzip');
+    create('lifeboat → dir, age, zstd 1, --no-spool', (t) => join(dir, `repo-nospool-${t}`), 'zstd', '1');
     stages = await stageCosts(join(dir, 'save.db'));
-    results.push(create('lifeboat → MinIO, age, zstd 1', minio.repoUrl('bench', 'lb'), 'zstd', '1'));
+    create('lifeboat → MinIO, age, zstd 1', (t) => minio.repoUrl('bench', `lb-${t}`), 'zstd', '1');
 
     // Baseline for S3: save, then an SDK upload of the file (CPU of this process for the upload part).
     const save2 = timed('etcdctl snapshot save (for S3)', [
@@ -233,11 +284,13 @@ async function main(): Promise<void> {
   const base = results[0]!;
   const s3base = results[results.length - 1]!;
   process.stdout.write(`backup bench (${smoke ? 'smoke, ' : ''}${targetMiB} MiB target db)\n`);
-  process.stdout.write('stage\twall s\tCPU s\twall ratio\n');
+  process.stdout.write(
+    `stage\twall s\tCPU s\twall ratio${pairSave ? '\tmedian ratio to the save run before' : ''}\n`,
+  );
   for (const r of results) {
     const ref = r.name.includes('MinIO') ? s3base : base;
     process.stdout.write(
-      `${r.name}\t${r.wallS.toFixed(2)}\t${r.cpuS.toFixed(2)}\t${(r.wallS / ref.wallS).toFixed(2)}\n`,
+      `${r.name}\t${r.wallS.toFixed(2)}\t${r.cpuS.toFixed(2)}\t${(r.wallS / ref.wallS).toFixed(2)}${r.pairedRatio !== undefined ? `\t${r.pairedRatio.toFixed(2)}` : ''}\n`,
     );
   }
   process.stdout.write(
@@ -245,10 +298,15 @@ async function main(): Promise<void> {
   );
   for (const st of stages)
     process.stdout.write(`${st.name}\t${st.wallS.toFixed(2)}\t${st.cpuS.toFixed(2)}\n`);
-  const get = (n: string) => results.find((r) => r.name === n)!;
-  process.stdout.write(
-    `ratios: none/save ${(get('lifeboat → dir, age, none').wallS / base.wallS).toFixed(2)} (target ≤ 1.3), zstd1/save ${(get('lifeboat → dir, age, zstd 1').wallS / base.wallS).toFixed(2)} (target ≤ 1.3), gzip/save ${(get('lifeboat → dir, age, gzip').wallS / base.wallS).toFixed(2)} (no target), minio/(save+upload) ${(get('lifeboat → MinIO, age, zstd 1').wallS / s3base.wallS).toFixed(2)} (target ≤ 0.8)\n`,
-  );
+  const ratio = (n: string, ref: Measure) => {
+    const r = results.find((x) => x.name === n);
+    return r ? (r.wallS / ref.wallS).toFixed(2) : '-';
+  };
+  for (const suffix of baselineRoot ? ['', ' [baseline]'] : ['']) {
+    process.stdout.write(
+      `ratios${suffix}: none/save ${ratio(`lifeboat → dir, age, none${suffix}`, base)} (target ≤ 1.3), zstd1/save ${ratio(`lifeboat → dir, age, zstd 1${suffix}`, base)} (target ≤ 1.3), gzip/save ${ratio(`lifeboat → dir, age, gzip${suffix}`, base)} (no target), no-spool/save ${ratio(`lifeboat → dir, age, zstd 1, --no-spool${suffix}`, base)}, minio/(save+upload) ${ratio(`lifeboat → MinIO, age, zstd 1${suffix}`, s3base)} (target ≤ 0.8)\n`,
+    );
+  }
 }
 
 main().catch((err: unknown) => {

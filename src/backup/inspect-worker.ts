@@ -1,29 +1,40 @@
 /**
- * Runs the inspection of a spooled snapshot (inspect.ts) on a worker thread, so the main thread goes on
- * finishing the upload and asking the member for its HashKV meanwhile. The worker is started before the
- * stream (its start-up overlaps the transfer) and inspects exactly one file.
+ * Runs the inspection of a spooled snapshot (inspect.ts) on worker threads: two, one per part (structure
+ * check + content summary, HashKV), when parallelInspection says so, so the two parts take one part's
+ * time; else one running both. Either way the main thread goes on finishing the upload and asking the
+ * member for its HashKV meanwhile. The workers are started before the
+ * stream (their start-up overlaps the transfer) and inspect exactly one file.
  */
+import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import { inspectSnapshotFile, type SnapshotInspection } from './inspect.js';
+import {
+  combineInspection,
+  inspectPart,
+  type HashPart,
+  type InspectionPart,
+  type SnapshotInspection,
+  type StructurePart,
+} from './inspect.js';
 
-type Request = { path: string };
+type Request = { path: string; part: InspectionPart };
 type Reply =
   | { kind: 'revision'; revision: bigint }
-  | { kind: 'done'; inspection: SnapshotInspection }
+  | { kind: 'done'; result: StructurePart | HashPart | SnapshotInspection }
   | { kind: 'failed'; message: string };
 
-export class InspectionWorker {
+/** One worker thread that runs one part of the inspection once. */
+class PartWorker {
   private readonly worker: Worker;
-  private readonly result: Promise<SnapshotInspection>;
+  private readonly result: Promise<StructurePart | HashPart | SnapshotInspection>;
   private revisionListener: ((r: bigint) => void) | undefined;
 
   constructor() {
     this.worker = new Worker(new URL(import.meta.url));
     this.worker.unref();
-    this.result = new Promise<SnapshotInspection>((resolve, reject) => {
+    this.result = new Promise<StructurePart | HashPart | SnapshotInspection>((resolve, reject) => {
       this.worker.on('message', (m: Reply) => {
         if (m.kind === 'revision') this.revisionListener?.(m.revision);
-        else if (m.kind === 'done') resolve(m.inspection);
+        else if (m.kind === 'done') resolve(m.result);
         else reject(new Error(m.message));
       });
       this.worker.once('error', reject);
@@ -32,10 +43,9 @@ export class InspectionWorker {
     this.result.catch(() => undefined);
   }
 
-  /** Inspects the file; `onRevision` as for inspectSnapshotFile. */
-  inspect(path: string, onRevision?: (revision: bigint) => void): Promise<SnapshotInspection> {
+  run(path: string, part: InspectionPart, onRevision?: (revision: bigint) => void) {
     this.revisionListener = onRevision;
-    this.worker.postMessage({ path } satisfies Request);
+    this.worker.postMessage({ path, part } satisfies Request);
     return this.result;
   }
 
@@ -44,18 +54,85 @@ export class InspectionWorker {
   }
 }
 
+/** Below this db size one worker runs both parts: starting a second thread costs more than it saves. */
+export const PARALLEL_MIN_BYTES = 64n << 20n;
+
+/**
+ * Whether a db of this size is inspected on two threads: only from PARALLEL_MIN_BYTES and with more than two
+ * cores. On two cores the A/B bench (bench/backup.ts --baseline) measured no wall-time gain and ~1 CPU s
+ * more per GiB (a second start-up and second page reads), and the reader's own CRC helper thread wants the
+ * second core.
+ */
+export function parallelInspection(dbSize: bigint, cores = availableParallelism()): boolean {
+  return dbSize >= PARALLEL_MIN_BYTES && cores > 2;
+}
+
+export class InspectionWorker {
+  private readonly structure: PartWorker;
+  private readonly hash: PartWorker | undefined;
+
+  /**
+   * `parallel`: two threads (see parallelInspection) or one. Throws when a worker cannot be started (the
+   * caller then inspects on the main thread).
+   */
+  constructor(parallel: boolean) {
+    this.structure = new PartWorker();
+    if (!parallel) return;
+    try {
+      this.hash = new PartWorker();
+    } catch (err) {
+      void this.structure.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Inspects the file; `onRevision` hears the snapshot's revision early (before the structure check has
+   * passed: the result is used only if it does). A failed structure check stops the HashKV part at once,
+   * so it never runs long on a damaged file.
+   */
+  async inspect(path: string, onRevision?: (revision: bigint) => void): Promise<SnapshotInspection> {
+    if (!this.hash) return this.structure.run(path, 'all', onRevision) as Promise<SnapshotInspection>;
+    const hashWorker = this.hash;
+    const structure = this.structure.run(path, 'structure') as Promise<StructurePart>;
+    const hash = hashWorker.run(path, 'hash', onRevision) as Promise<HashPart>;
+    hash.catch(() => undefined);
+    let s: StructurePart;
+    try {
+      s = await structure;
+    } catch (err) {
+      void hashWorker.close();
+      throw err;
+    }
+    if (!s.structureOk) {
+      void hashWorker.close();
+      return combineInspection(s, undefined);
+    }
+    return combineInspection(s, await hash);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.structure.close(), this.hash?.close()]);
+  }
+}
+
 if (!isMainThread && parentPort) {
   const port = parentPort;
   port.once('message', (req: Request) => {
-    let reply: Reply;
+    let replied = false;
     try {
-      const inspection = inspectSnapshotFile(req.path, (revision) =>
-        port.postMessage({ kind: 'revision', revision } satisfies Reply),
+      inspectPart(
+        req.path,
+        req.part,
+        (revision) => port.postMessage({ kind: 'revision', revision } satisfies Reply),
+        (result) => {
+          replied = true;
+          port.postMessage({ kind: 'done', result } satisfies Reply);
+        },
       );
-      reply = { kind: 'done', inspection };
     } catch (err) {
-      reply = { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
+      const message = err instanceof Error ? err.message : String(err);
+      if (!replied) port.postMessage({ kind: 'failed', message } satisfies Reply);
     }
-    port.postMessage(reply);
   });
 }

@@ -104,6 +104,8 @@ export class Scheduler {
   private newestBackup: Date | undefined;
   private newestVerified: Date | undefined;
   private stopped = false;
+  private refreshStarted = 0;
+  private refreshApplied = 0;
   readonly holder: string;
 
   constructor(
@@ -114,7 +116,7 @@ export class Scheduler {
     const r = this.registry;
     this.lastSuccess = new Gauge({
       name: 'lifeboat_backup_last_success_timestamp_seconds',
-      help: 'Unix time of the last successful backup',
+      help: 'Creation time (Unix) of the newest backup of the cluster in the repository, by any writer',
       labelNames: ['cluster', 'repository'],
       registers: [r],
     });
@@ -331,16 +333,23 @@ export class Scheduler {
     return { ok: true, message: `ok: newest ${what} backup ${this.newestVerified.toISOString()}` };
   }
 
+  /**
+   * Count, newest backup and newest verified backup of the cluster, from the repository. Refreshes may
+   * overlap (a tick's and a finished run's): only the result of a later-started one replaces an earlier's.
+   */
   private async refreshCount(): Promise<void> {
+    const seq = ++this.refreshStarted;
     const ms = (await listBackups(this.repo)).filter((m) => m.cluster.name === this.cluster);
+    const restoreTests = Boolean(this.opts.restoreTest);
+    const status = await verificationStatus(this.repo);
+    if (seq < this.refreshApplied) return;
+    this.refreshApplied = seq;
     this.backups.labels(this.cluster).set(ms.length);
     const newest = ms[ms.length - 1];
     if (newest) {
       this.newestBackup = new Date(newest.created);
       this.lastSuccess.labels(this.cluster, this.repo.location).set(this.newestBackup.getTime() / 1000);
     }
-    const restoreTests = Boolean(this.opts.restoreTest);
-    const status = await verificationStatus(this.repo);
     const verified = ms.filter((m) => isVerified(m, status, restoreTests));
     const nv = verified[verified.length - 1];
     this.newestVerified = nv ? new Date(nv.created) : undefined;
@@ -350,6 +359,11 @@ export class Scheduler {
 
   private tick(slot: Date): void {
     if (this.stopped) return;
+    // Several schedulers share a repository: the count and the newest backup come from the repository on
+    // every tick, not only from this scheduler's own runs (a slot another scheduler took, a skipped tick).
+    void this.refreshCount().catch((err: Error) =>
+      this.opts.log(`listing the repository failed: ${err.message}`),
+    );
     if (this.running) {
       this.skipped.labels(this.cluster).inc();
       this.opts.log(`tick ${slot.toISOString()} skipped: a run is still active`);
@@ -387,8 +401,9 @@ export class Scheduler {
       const m = await createBackupWithSpoolCheck({ ...this.opts.create, signal: this.abort.signal });
       this.opts.log(`slot ${stamp}: backup ${m.id} (${m.artifacts[0]!.storedSize} bytes stored)`);
       this.size.labels(this.cluster).set(Number(m.artifacts[0]!.storedSize));
-      this.lastSuccess.labels(this.cluster, this.repo.location).set(Date.now() / 1000);
       this.newestBackup = new Date(m.created);
+      // The creation time, as refreshCount reports it for every scheduler's backups.
+      this.lastSuccess.labels(this.cluster, this.repo.location).set(this.newestBackup.getTime() / 1000);
       // Record the backup in the lease so several schedulers can be audited.
       await this.repo
         .put(

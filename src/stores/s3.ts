@@ -176,8 +176,10 @@ export class S3Repository implements Repository {
         Body: counted,
         ...this.sseParams(),
       },
+      // Four 8 MiB parts in flight (32 MiB buffered): a remote store's per-request latency overlaps the
+      // stream instead of pausing it.
       partSize: 8 * 1024 * 1024,
-      queueSize: 2,
+      queueSize: 4,
       leavePartsOnError: false,
     });
     const onAbort = () => void upload.abort();

@@ -182,6 +182,7 @@ export function define(cmd: Command): void {
           return await createBackupWithSpoolCheck({
             ...(await createOptionsFrom(o, repo)),
             log: info,
+            ...(create.optsWithGlobals().debug ? { debug: info } : {}),
             ...(progressPrinter() ? { onProgress: progressPrinter()! } : {}),
           });
         } finally {

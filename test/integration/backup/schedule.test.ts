@@ -1,6 +1,8 @@
 /**
  * Two schedulers on one MinIO bucket produce exactly one backup per slot (a write-once lease per slot);
- * metrics and /healthz show what happened; SIGTERM stops a scheduler within 10 s with exit code 130.
+ * metrics and /healthz show what happened, including backups another writer made (both schedulers refresh
+ * lifeboat_backups and the last-success time from the repository on every tick); SIGTERM stops a scheduler
+ * within 10 s with exit code 130.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,6 +14,7 @@ import { listBackups } from '../../../src/backup/read.js';
 import { allocateBlock, type AddressBlock } from '../../../src/lab/address-block.js';
 import { Harness } from '../../../src/lab/harness.js';
 import { httpGet } from '../../../src/lab/health.js';
+import { lockKey } from '../../../src/stores/layout.js';
 import { S3Repository } from '../../../src/stores/s3.js';
 import { lifeboatBin, runCli } from '../../helpers/cli.js';
 import { Minio } from '../../helpers/minio.js';
@@ -85,7 +88,7 @@ async function waitFor(url: string): Promise<void> {
   }
 }
 
-test('two schedulers on one bucket: one backup per slot; metrics, /healthz, SIGTERM', async () => {
+test('two schedulers on one bucket: one backup per slot; metrics, /healthz, SIGTERM', async (t) => {
   const repoUrl = minio.repoUrl('sched', 'two');
   const common = [
     '--repo',
@@ -101,6 +104,10 @@ test('two schedulers on one bucket: one backup per slot; metrics, /healthz, SIGT
   ];
   const a = startScheduler([...common, '--listen', `${block.host(1)}:9100`]);
   const b = startScheduler([...common, '--listen', `${block.host(2)}:9100`]);
+  // Schedulers left running by a failed assertion would go on using CPU after the test.
+  t.after(() => {
+    for (const s of [a, b]) if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill();
+  });
   await waitFor(`http://${block.host(1)}:9100/healthz`);
   await waitFor(`http://${block.host(2)}:9100/healthz`);
   // Let several 3 s slots pass; on a loaded machine a backup can take longer than a slot, so wait (up to
@@ -123,6 +130,57 @@ test('two schedulers on one bucket: one backup per slot; metrics, /healthz, SIGT
   }
   const health = await httpGet(`http://${block.host(1)}:9100/healthz`);
 
+  // Each scheduler reads lifeboat_backups and the newest backup's time from the repository on every tick,
+  // so a backup written by another writer shows in both. Take the leases of the next 60 s of slots (neither
+  // scheduler backs up meanwhile), then write one backup of c1 with `backup create`.
+  process.env.AWS_ACCESS_KEY_ID = minio.accessKey;
+  process.env.AWS_SECRET_ACCESS_KEY = minio.secretKey;
+  const leaseRepo = S3Repository.open(repoUrl);
+  let outside: { id: string; created: string };
+  let refreshed: { a: string; b: string; count: number } | undefined;
+  try {
+    const from = Math.ceil(Date.now() / 1000);
+    for (let sec = from; sec < from + 60; sec++) {
+      if (sec % 3 !== 0) continue;
+      const stamp = new Date(sec * 1000)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}Z$/, 'Z');
+      await leaseRepo.put(lockKey(`c1-${stamp}`), Buffer.from('{"holder":"test"}')).catch(() => undefined);
+    }
+    // A run that started before the leases has an earlier creation time (second resolution).
+    await new Promise((r) => setTimeout(r, 1100));
+    const tls = h.etcd.clientTls!;
+    const made = await runCli(
+      // prettier-ignore
+      [
+        'backup', 'create', '--endpoints', h.etcd.endpoints[0]!, '--cacert', tls.ca, '--cert', tls.cert,
+        '--key', tls.key, '--repo', repoUrl, '--cluster', 'c1', '--encryption-identity', join(dir, 'id.key'),
+        '--spool-dir', '/dev/shm', '-o', 'json',
+      ],
+      { env: { ...process.env, ...minio.env() } },
+    );
+    assert.equal(made.code, 0, made.stderr);
+    outside = JSON.parse(made.stdout) as { id: string; created: string };
+    const createdS = Date.parse(outside.created) / 1000;
+    const lastOf = (m: string) =>
+      Number(/lifeboat_backup_last_success_timestamp_seconds\{cluster="c1"[^}]*\} (\S+)/.exec(m)?.[1]);
+    const countOf = (m: string) => Number(/lifeboat_backups\{cluster="c1"\} (\d+)/.exec(m)?.[1]);
+    for (let waited = 0; waited < 30_000 && !refreshed; waited += 1000) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const [ma, mb] = await scrape();
+      const count = (await listBackups(leaseRepo)).filter((m) => m.cluster.name === 'c1').length;
+      if ([ma!, mb!].every((m) => lastOf(m) === createdS && countOf(m) === count))
+        refreshed = { a: ma!, b: mb!, count };
+    }
+    assert.ok(
+      refreshed,
+      `the schedulers' metrics never showed backup ${outside.id}:\n${a.stderr()}\n${b.stderr()}`,
+    );
+  } finally {
+    await leaseRepo.close();
+  }
+
   const stopAt = Date.now();
   a.child.kill('SIGTERM');
   b.child.kill('SIGTERM');
@@ -143,8 +201,14 @@ test('two schedulers on one bucket: one backup per slot; metrics, /healthz, SIGT
     for (const k of done)
       doneIds.push((JSON.parse((await repo.getBytes(k)).toString()) as { backup: string }).backup);
     assert.ok(manifests.length >= 2, `${manifests.length} backups:\n${a.stderr()}\n${b.stderr()}`);
-    // Exactly one backup per slot: every backup belongs to one slot, no slot has two.
-    assert.deepEqual([...doneIds].sort(), manifests.map((m) => m.id).sort());
+    // Exactly one backup per slot: every scheduled backup belongs to one slot, no slot has two.
+    assert.deepEqual(
+      [...doneIds].sort(),
+      manifests
+        .map((m) => m.id)
+        .filter((i) => i !== outside.id)
+        .sort(),
+    );
     assert.equal(new Set(done).size, done.length);
     assert.ok(leases.length >= done.length);
     // Both schedulers saw the other take slots.
