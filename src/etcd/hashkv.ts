@@ -10,7 +10,7 @@
  * hash it cached while compacting (over the entries from before the compaction, with compact_revision =
  * the previous compaction); a compacted file no longer holds those entries.
  */
-import { crc32c } from './crc32c.js';
+import { RangeCrc, type RangeCrcOptions } from './crc-ranges.js';
 import type { MvccView } from './mvcc.js';
 import { isTombstoneKey, revMain } from './revision.js';
 import { Buckets } from './schema.js';
@@ -23,7 +23,7 @@ export interface HashKVResult {
   compactRevision: bigint;
 }
 
-export interface HashKVOptions {
+export interface HashKVOptions extends RangeCrcOptions {
   /** Skip a tombstone at exactly the compact revision (etcd ≥ 3.5.16 / 3.4.34 / 3.6). Default true. */
   skipTombstoneAtCompactRevision?: boolean;
 }
@@ -39,15 +39,28 @@ export function hashKV(view: MvccView, revision: bigint = 0n, o: HashKVOptions =
     const l = latest.valueAt(j);
     if (l % 2 === 0) keep.add(l / 2);
   }
-  let h = crc32c(Buffer.from(Buckets.key));
-  const scratch = { buf: Buffer.allocUnsafe(1 << 20) };
-  view.visitEntries(rev, (p, info, loc) => {
-    const key = p.peek(info.keyOffset, info.keySize);
-    const main = revMain(key);
-    if (main <= compactRev && keep.size > 0 && !keep.has(loc)) return;
-    if (skipTomb && main === compactRev && isTombstoneKey(key)) return;
-    // The value follows its key in the page: one CRC over both.
-    h = crc32c(p.transient(info.keyOffset, info.keySize + info.valueSize, scratch), h);
-  });
-  return { hash: h >>> 0, revision: rev, compactRevision: compactRev };
+  const db = view.db;
+  const ps = db.pageSize;
+  // Large values (overflow pages) are checksummed as file ranges on a helper thread (see crc-ranges.ts).
+  const crc = new RangeCrc(db.file.path, db.file.fd, db.file.size, o);
+  try {
+    crc.bytes(Buffer.from(Buckets.key));
+    const scratch = { buf: Buffer.allocUnsafe(1 << 20) };
+    view.visitEntries(rev, (p, info, loc) => {
+      const key = p.peek(info.keyOffset, info.keySize);
+      const main = revMain(key);
+      if (main <= compactRev && keep.size > 0 && !keep.has(loc)) return;
+      if (skipTomb && main === compactRev && isTombstoneKey(key)) return;
+      // The value follows its key in the page: one CRC over both.
+      const len = info.keySize + info.valueSize;
+      const end = info.keyOffset + len;
+      if (end <= p.loadedLength) crc.bytes(p.loaded.subarray(info.keyOffset, end));
+      else if (end <= p.fullLength && p.loadedLength < p.fullLength)
+        crc.fileRange(p.pgid * ps + info.keyOffset, len);
+      else crc.bytes(p.transient(info.keyOffset, len, scratch));
+    });
+    return { hash: crc.finish(), revision: rev, compactRevision: compactRev };
+  } finally {
+    crc.close();
+  }
 }
