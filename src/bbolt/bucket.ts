@@ -98,6 +98,12 @@ export class Bucket {
       yield root;
       return;
     }
+    const prefetchChildren = (b: Page) => {
+      const ids: number[] = [];
+      for (let i = 0; i < b.count; i++) ids.push(b.branchChild(i));
+      this.db.prefetch(ids);
+    };
+    prefetchChildren(root);
     const stack: { page: Page; index: number }[] = [{ page: root, index: 0 }];
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
@@ -120,6 +126,7 @@ export class Bucket {
       if (p.isLeaf) yield p;
       else {
         if (p.count === 0) throw this.db.corrupt('empty branch page', `page ${child}`);
+        prefetchChildren(p);
         stack.push({ page: p, index: 0 });
       }
     }

@@ -40,6 +40,9 @@ function defaultCacheBytes(): number {
 }
 
 const MIN_PAGE_SIZE = 512;
+/** Prefetch only pages up to this size, in runs of at most this many pages. */
+const PREFETCH_MAX_PAGE = 64 << 10;
+const PREFETCH_RUN = 64;
 const MAX_PAGE_SIZE = 1 << 24;
 
 export class BoltDb {
@@ -139,6 +142,36 @@ export class BoltDb {
     return new CorruptInputError(this.file.path, problem, where);
   }
 
+  /**
+   * Reads the first page of each id not cached yet, sorted and with runs of consecutive ids read in one
+   * call (a branch page's children, which bbolt scatters through the file), so that the `page()` calls that
+   * follow cost no read. Pages are still parsed and checked by `page()`; ids it never asks for are dropped
+   * at the next prefetch.
+   */
+  prefetch(ids: number[]): void {
+    this.prefetched.clear();
+    const ps = this.pageSize;
+    // A branch page holds at most pageSize / 16 elements: more ids come from a corrupt page, read one by one.
+    if (ps > PREFETCH_MAX_PAGE || ids.length > ps / 16) return;
+    const want = ids.filter(
+      (id) => Number.isSafeInteger(id) && id >= 2 && id < this.hwm && !this.cache.has(id),
+    );
+    if (want.length < 2) return;
+    want.sort((a, b) => a - b);
+    for (let i = 0; i < want.length;) {
+      let j = i + 1;
+      while (j < want.length && want[j] === want[j - 1]! + 1 && j - i < PREFETCH_RUN) j++;
+      if (j - i >= 2) {
+        const buf = this.file.readAt(want[i]! * ps, (j - i) * ps);
+        for (let k = i; k < j && (k - i + 1) * ps <= buf.length; k++)
+          this.prefetched.set(want[k]!, buf.subarray((k - i) * ps, (k - i + 1) * ps));
+      }
+      i = j;
+    }
+  }
+
+  private readonly prefetched = new Map<number, Buffer>();
+
   /** Data size of the database: meta.pgid × pageSize (tx.Size()). */
   get dataSize(): bigint {
     return this.meta.pgid * BigInt(this.pageSize);
@@ -158,7 +191,8 @@ export class BoltDb {
       throw this.corrupt(`page id ${id} is outside the database (high-water mark ${this.hwm})`, `page ${id}`);
     }
     const ps = this.pageSize;
-    const first = this.file.readSmall(id * ps, ps);
+    const first = this.prefetched.get(id) ?? this.file.readSmall(id * ps, ps);
+    this.prefetched.delete(id);
     if (first.length < ps) throw this.corrupt('page runs past the end of the file', `page ${id}`);
     const header = parsePageHeader(first, this.order);
     if (header.id !== BigInt(id)) {

@@ -91,6 +91,10 @@ export class ByteLru<V> {
     return e.v;
   }
 
+  has(k: number): boolean {
+    return this.map.has(k);
+  }
+
   set(k: number, v: V, size: number): void {
     if (size > this.budget / 4) return;
     const old = this.map.get(k);
