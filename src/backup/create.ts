@@ -470,7 +470,8 @@ export async function createBackup(opts: CreateOptions): Promise<BackupManifest>
             name: opts.clusterName ?? hexId(c.status!.clusterId),
             etcdClusterId: hexId(c.status!.clusterId),
           },
-          created: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          // Milliseconds kept: backups made within one second still order by creation (listBackups).
+          created: created.toISOString(),
           lifeboatVersion: lifeboatVersion(),
           source: {
             memberId: hexId(c.status!.memberId),

@@ -35,7 +35,9 @@ export async function listBackups(
       onBad(o.key, err);
     }
   }
-  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // Oldest first, by creation time (ids carry whole seconds only), then by id.
+  const t = (m: BackupManifest) => Date.parse(m.created) || 0;
+  return out.sort((a, b) => t(a) - t(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 export function snapshotArtifact(m: BackupManifest): Artifact {

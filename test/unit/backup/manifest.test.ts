@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   makeManifest,
@@ -6,8 +9,10 @@ import {
   serializeManifest,
   type BackupBody,
 } from '../../../src/backup/manifest.js';
+import { listBackups } from '../../../src/backup/read.js';
 import { isVerified } from '../../../src/backup/verify.js';
-import { idOfVerificationKey, verificationKey } from '../../../src/stores/layout.js';
+import { FileRepository } from '../../../src/stores/file.js';
+import { idOfVerificationKey, manifestKey, verificationKey } from '../../../src/stores/layout.js';
 import { CorruptInputError } from '../../../src/util/errors.js';
 
 const BIG = 2n ** 60n + 7n; // above 2^53: a JS number would round it
@@ -132,4 +137,27 @@ test('verified: the newest record decides; without records, a structure check at
   assert.equal(isVerified(m('d', true), st, false), true);
   assert.equal(isVerified(m('d', true), st, true), false);
   assert.equal(isVerified(m('e', false), st, false), false);
+});
+
+test('backups made within one second list in creation order (ids carry whole seconds only)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeboat-list-'));
+  const repo = await FileRepository.open(dir);
+  try {
+    // The later backup has the smaller random suffix: ordering by id alone would put it first.
+    const older = { id: '20260203T040506Z-ffffffff', created: '2026-02-03T04:05:06.100Z' };
+    const newer = { id: '20260203T040506Z-00000000', created: '2026-02-03T04:05:06.900Z' };
+    for (const b of [newer, older]) {
+      const m = makeManifest(
+        body({ ...b, artifacts: [{ ...body().artifacts[0]!, object: `data/${b.id}/x` }] }),
+      );
+      await repo.put(manifestKey(b.id), Buffer.from(serializeManifest(m)));
+    }
+    assert.deepEqual(
+      (await listBackups(repo)).map((m) => m.id),
+      [older.id, newer.id],
+    );
+  } finally {
+    await repo.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
