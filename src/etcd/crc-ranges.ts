@@ -187,15 +187,16 @@ export class RangeCrc {
       Atomics.notify(q.ctl, CTL.published);
       drainQueue(q, this.fd, this.scratch, false);
     }
-    let h = 0;
-    for (const p of this.pieces) {
-      let c: number;
-      if ('crc' in p) c = p.crc;
-      else c = this.queuedCrc(q!, p.queued);
-      h = crc32cCombine(h, c, p.len);
+    try {
+      let h = 0;
+      for (const p of this.pieces) {
+        const c = 'crc' in p ? p.crc : this.queuedCrc(q!, p.queued);
+        h = crc32cCombine(h, c, p.len);
+      }
+      return h;
+    } finally {
+      this.close();
     }
-    this.close();
-    return h;
   }
 
   /** The CRC of queued range i, waiting for the helper; computed here when the helper stalls or fails. */

@@ -117,8 +117,17 @@ function xPow8n(n: number): number {
   return p;
 }
 
+/** x^(8n) by length: pieces often repeat lengths (equal values, full pages, fixed-size pieces). */
+const powCache = new Map<number, number>();
+
 /** CRC-32C of A‖B from crc(A), crc(B) and B's length in bytes (any safe integer). */
 export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
   if (lengthB === 0) return crcA >>> 0;
-  return (mulModP(xPow8n(lengthB), crcA >>> 0) ^ crcB) >>> 0;
+  let pow = powCache.get(lengthB);
+  if (pow === undefined) {
+    pow = xPow8n(lengthB);
+    if (powCache.size >= 4096) powCache.clear();
+    powCache.set(lengthB, pow);
+  }
+  return (mulModP(pow, crcA >>> 0) ^ crcB) >>> 0;
 }
