@@ -11,8 +11,9 @@ import { CorruptInputError } from '../util/errors.js';
 import { crc32c, crc32cCombine } from './crc32c.js';
 
 /** Control words in the shared Int32Array. */
-export const CTL = { published: 0, next: 1, finished: 2, failed: 3 } as const;
-const CTL_WORDS = 4;
+/** `helped`: ranges the helper thread computed (the caller would silently do all of them without it). */
+export const CTL = { published: 0, next: 1, finished: 2, failed: 3, helped: 4 } as const;
+const CTL_WORDS = 5;
 /** Per queued range: state (0 queued, 1 claimed, 2 done), crc. */
 export const QUEUED = 0;
 export const CLAIMED = 1;
@@ -80,6 +81,7 @@ export function drainQueue(q: SharedQueue, fd: number, scratch: Buffer, wait: bo
         return;
       }
       crcs[next] = h | 0;
+      if (wait) Atomics.add(ctl, CTL.helped, 1);
       Atomics.store(state, next, DONE);
       Atomics.notify(state, next);
       continue;
@@ -130,6 +132,11 @@ export class RangeCrc {
         this.worker = undefined;
       }
     }
+  }
+
+  /** Ranges the helper thread has computed so far (tests: proves the helper runs). */
+  get helped(): number {
+    return this.queue ? Atomics.load(this.queue.ctl, CTL.helped) : 0;
   }
 
   /** Bytes in memory, used at once (not kept). */

@@ -55,6 +55,14 @@ describe('CRC-32C over ranges', () => {
         }
         assert.equal(c.finish(), expected, `parallel=${parallel}`);
       }
+      // The helper thread really runs (a wrong worker path would only make the caller do everything).
+      const c = new RangeCrc(file, fd, data.length, { parallel: true });
+      for (let i = 0; i < 8; i++) c.fileRange(i * (256 << 10), 256 << 10);
+      const t0 = Date.now();
+      while (c.helped < 8 && Date.now() - t0 < 20_000)
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      assert.equal(c.helped, 8, 'the helper thread computed the queued ranges');
+      assert.equal(c.finish(), crc32c(data.subarray(0, 8 * (256 << 10))));
       // A range past the end of the file (it shrank while being read) is a clear error, not a wrong CRC.
       for (const parallel of [true, false]) {
         const c = new RangeCrc(file, fd, data.length, { parallel });
