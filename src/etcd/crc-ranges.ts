@@ -110,12 +110,15 @@ export class RangeCrc {
   private worker: Worker | undefined;
   private finished = false;
 
-  constructor(
-    private readonly path: string,
-    private readonly fd: number,
-    fileSize: number,
-    options: RangeCrcOptions = {},
-  ) {
+  private readonly path: string;
+  private readonly fd: number;
+
+  /** Over an open file (a bbolt PagedFile, or any path, descriptor and size). */
+  constructor(file: { path: string; fd: number; size: number }, options: RangeCrcOptions = {}) {
+    this.path = file.path;
+    this.fd = file.fd;
+    const fileSize = file.size;
+    const path = file.path;
     const parallel = options.parallel ?? fileSize >= (options.parallelMinBytes ?? 64 << 20);
     // Ranges are ≥ QUEUE_MIN bytes and cut into ≤ PIECE pieces: at most two pieces per QUEUE_MIN bytes.
     this.capacity = parallel ? 2 * Math.ceil(fileSize / QUEUE_MIN) + 16 : 0;

@@ -42,7 +42,7 @@ export function hashKV(view: MvccView, revision: bigint = 0n, o: HashKVOptions =
   const db = view.db;
   const ps = db.pageSize;
   // Large values (overflow pages) are checksummed as file ranges on a helper thread (see crc-ranges.ts).
-  const crc = new RangeCrc(db.file.path, db.file.fd, db.file.size, o);
+  const crc = new RangeCrc(db.file, o);
   try {
     crc.bytes(Buffer.from(Buckets.key));
     const scratch = { buf: Buffer.allocUnsafe(1 << 20) };

@@ -30,7 +30,13 @@ import {
 } from './kv.js';
 import type { EtcdMeta } from './meta.js';
 import { WireError } from './proto-wire.js';
-import { isTombstoneKey, parseRevisionKey, REV_BYTES_LEN, revMain } from './revision.js';
+import {
+  isTombstoneKey,
+  isWellFormedRevisionKey,
+  parseRevisionKey,
+  REV_BYTES_LEN,
+  revMain,
+} from './revision.js';
 import { Buckets } from './schema.js';
 import { ByteKeyMap } from './key-set.js';
 
@@ -135,12 +141,6 @@ export function prefixRangeEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
-interface Latest {
-  /** Revision key, 17 bytes (tombstone mark stripped). */
-  rev: Buffer;
-  tombstone: boolean;
-}
-
 export class MvccView {
   readonly compactRevision: bigint;
   readonly currentRevision: bigint;
@@ -226,32 +226,6 @@ export class MvccView {
   }
 
   /**
-   * The latest revision ≤ rev of each key passing `filter` (keys as latin1 strings, i.e. one char per
-   * byte, so JS string order is byte order). With `includeEmpty`, the empty key (bump marker) is kept.
-   */
-  latestByKey(
-    rev: bigint,
-    filter: ((k: Buffer) => boolean) | undefined,
-    includeEmpty = false,
-  ): Map<string, Latest> {
-    const latest = new Map<string, Latest>();
-    if (!this.keys) return latest;
-    const c = this.keys.cursor();
-    for (let e = c.first(); e; e = c.next()) {
-      const r = this.parseRev(e);
-      if (r.main > rev) break;
-      const k = this.keyOf(e);
-      if (k.length === 0 && !includeEmpty) continue;
-      if (filter && !filter(k)) continue;
-      latest.set(k.toString('latin1'), {
-        rev: Buffer.from(e.key.subarray(0, REV_BYTES_LEN)),
-        tombstone: r.tombstone,
-      });
-    }
-    return latest;
-  }
-
-  /**
    * One pass over the key bucket's leaf pages without an object per entry: for each entry with main
    * revision ≤ rev, in file order, calls `visit` with the KeyValue's key bytes (kb[ks, ke)) and the entry's
    * locator (page id × 65536 + element index, see `kvAtLocator`) times 2, plus 1 for a tombstone. Records
@@ -282,14 +256,7 @@ export class MvccView {
           kb = p.peek(ko, klen);
           ks = 0;
         }
-        if (!(
-          (klen === REV_BYTES_LEN || (klen === REV_BYTES_LEN + 1 && kb[ks + 17] === 0x74)) &&
-          kb[ks + 8] === 0x5f &&
-          kb[ks]! < 0x80 &&
-          kb[ks + 9]! < 0x80
-        )) {
-          this.parseRev(this.entryOf(p, i));
-        }
+        if (!isWellFormedRevisionKey(kb, ks, klen)) this.parseRev(this.entryOf(p, i));
         const hi = kb.readUInt32BE(ks);
         if (hi > revHi || (hi === revHi && kb.readUInt32BE(ks + 4) > revLo)) return;
         const vo = ko + klen;
@@ -402,26 +369,16 @@ export class MvccView {
 
   private readonly info = newLeafInfo();
 
-  /** The entry stored at a revision key (17 bytes; tries the tombstone form too). */
-  entryAt(rev17: Buffer): LeafEntry | undefined {
-    const e = this.keys?.cursor().seek(rev17);
-    if (!e || e.key.length < REV_BYTES_LEN || !e.key.subarray(0, REV_BYTES_LEN).equals(rev17))
-      return undefined;
-    return e;
-  }
-
   /** etcd's Range at a revision, with etcdctl get's options. */
   range(o: RangeOptions): RangeResult {
     const revision = this.resolveRevision(o.revision);
-    const latest = this.latestByKey(revision, (k) => inRange(k, o.key, o.rangeEnd));
-    const live: [string, Latest][] = [];
-    for (const kv of latest) if (!kv[1].tombstone) live.push(kv);
-    live.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const count = live.length;
+    const { keys, latest } = this.sortedLive(revision, o.key, o.rangeEnd);
+    const count = keys.length;
     const limit = o.limit && o.limit > 0 ? o.limit : count;
     const kvs: KeyValue[] = [];
     if (!o.countOnly) {
-      for (const [, l] of live.slice(0, limit)) kvs.push(this.fetch(l.rev, !o.keysOnly));
+      for (let j = 0; j < Math.min(limit, count); j++)
+        kvs.push(this.kvAtLocator(latest.get(keys[j]!)! / 2, !o.keysOnly));
     }
     return {
       revision,
@@ -435,12 +392,6 @@ export class MvccView {
   /** The live key-values in [key, rangeEnd) at a revision (0 = current), with values. */
   rangeAt(revision: bigint, key: Buffer, rangeEnd?: Buffer): KeyValue[] {
     return this.range({ key, rangeEnd, revision }).kvs;
-  }
-
-  private fetch(rev17: Buffer, withValue: boolean, scratch?: { buf: Buffer }): KeyValue {
-    const e = this.entryAt(rev17);
-    if (!e) throw this.db.corrupt(`revision ${revMain(rev17)} vanished between two reads`, 'bucket key');
-    return this.kvOf(e, withValue, scratch);
   }
 
   /**
@@ -475,15 +426,23 @@ export class MvccView {
       }
       return;
     }
-    const latest = this.latestLocators(rev, o.key, o.key ? o.rangeEnd : undefined);
-    const live: string[] = [];
-    for (const kv of latest) if (kv[1] % 2 === 0) live.push(kv[0]);
+    const { keys, latest } = this.sortedLive(rev, o.key, o.key ? o.rangeEnd : undefined);
+    for (let j = 0; j < keys.length; j++)
+      yield this.kvAtLocator(latest.get(keys[j]!)! / 2, withValue, scratch);
+  }
+
+  /** The live keys in [key, rangeEnd) at rev, ascending, with the map from each to its tagged locator. */
+  private sortedLive(
+    rev: bigint,
+    key: Buffer | undefined,
+    rangeEnd: Buffer | undefined,
+  ): { keys: string[]; latest: Map<string, number> } {
+    const latest = this.latestLocators(rev, key, rangeEnd);
+    const keys: string[] = [];
+    for (const kv of latest) if (kv[1] % 2 === 0) keys.push(kv[0]);
     // Keys are latin1 strings (one char per byte): the default sort's code-unit order is byte order.
-    live.sort();
-    for (let j = 0; j < live.length; j++) {
-      const loc = latest.get(live[j]!)! / 2;
-      yield this.kvAtLocator(loc, withValue, scratch);
-    }
+    keys.sort();
+    return { keys, latest };
   }
 
   /**
@@ -492,17 +451,14 @@ export class MvccView {
    */
   liveKeysAt(revision: bigint | undefined, o: { key?: Buffer; rangeEnd?: Buffer } = {}): string[] {
     const rev = this.resolveRevision(revision);
-    const latest = this.latestLocators(rev, o.key, o.key ? o.rangeEnd : undefined);
-    const live: string[] = [];
-    for (const kv of latest) if (kv[1] % 2 === 0) live.push(kv[0]);
-    // Latin1 strings: the default sort's code-unit order is byte order.
-    return live.sort();
+    return this.sortedLive(rev, o.key, o.key ? o.rangeEnd : undefined).keys;
   }
 
   /** Number of live keys at the current revision (what etcdutl 3.6 calls totalKey). */
   liveKeyCount(): number {
     let n = 0;
-    for (const l of this.latestByKey(this.currentRevision, undefined).values()) if (!l.tombstone) n++;
+    const latest = this.latestLocatorsByBytes(this.currentRevision, undefined, undefined);
+    for (let j = 0; j < latest.size; j++) if (latest.valueAt(j) % 2 === 0) n++;
     return n;
   }
 

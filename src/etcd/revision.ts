@@ -31,6 +31,19 @@ export function parseRevisionKey(k: Buffer): RevisionKey | string {
   return { main, sub, tombstone: k.length === MARKED_REV_BYTES_LEN };
 }
 
+/**
+ * True when b[start, start+len) is a revision key `parseRevisionKey` accepts, checked in place without
+ * allocating (hot loops over every entry); callers parse anything else to get the exact problem.
+ */
+export function isWellFormedRevisionKey(b: Uint8Array, start: number, len: number): boolean {
+  return (
+    (len === REV_BYTES_LEN || (len === MARKED_REV_BYTES_LEN && b[start + 17] === TOMBSTONE)) &&
+    b[start + 8] === SEPARATOR &&
+    b[start]! < 0x80 &&
+    b[start + 9]! < 0x80
+  );
+}
+
 /** The main revision of a revision key without validation (callers validated it already). */
 export function revMain(k: Buffer): bigint {
   return k.readBigInt64BE(0);

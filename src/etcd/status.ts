@@ -10,7 +10,7 @@ import { isBucketEntry, newLeafInfo, type BoltDb, type Page } from '../bbolt/ind
 import { RangeCrc, type RangeCrcOptions } from './crc-ranges.js';
 import { decodeEntryKeyValue, decodeKeyValue, keyField, scanKeyField } from './kv.js';
 import { WireError } from './proto-wire.js';
-import { parseRevisionKey, REV_BYTES_LEN, type RevisionKey } from './revision.js';
+import { isWellFormedRevisionKey, parseRevisionKey, REV_BYTES_LEN, type RevisionKey } from './revision.js';
 import { Buckets } from './schema.js';
 import { ByteKeySet } from './key-set.js';
 
@@ -46,7 +46,7 @@ export function computeHashStatus(db: BoltDb, options: RangeCrcOptions = {}): Ha
  * structural check) before `finish()` joins in and combines the pieces.
  */
 export function startHashStatus(db: BoltDb, options: RangeCrcOptions = {}): PendingHashStatus {
-  const crc = new RangeCrc(db.file.path, db.file.fd, db.file.size, options);
+  const crc = new RangeCrc(db.file, options);
   try {
     const partial = walk(db, crc);
     return {
@@ -161,12 +161,7 @@ function keyEntry(
 ): void {
   const klen = ke - ks;
   let tombstone: boolean;
-  if (
-    (klen === REV_BYTES_LEN || (klen === REV_BYTES_LEN + 1 && kb[ks + 17] === 0x74)) &&
-    kb[ks + 8] === 0x5f &&
-    kb[ks]! < 0x80 &&
-    kb[ks + 9]! < 0x80
-  ) {
+  if (isWellFormedRevisionKey(kb, ks, klen)) {
     tombstone = klen !== REV_BYTES_LEN;
   } else {
     const r = parseRevisionKey(kb.subarray(ks, ke));

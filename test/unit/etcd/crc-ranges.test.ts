@@ -48,7 +48,7 @@ describe('CRC-32C over ranges', () => {
     const fd = openSync(file, 'r');
     try {
       for (const parallel of [true, false]) {
-        const c = new RangeCrc(file, fd, data.length, { parallel });
+        const c = new RangeCrc({ path: file, fd, size: data.length }, { parallel });
         for (const p of plan) {
           if (Buffer.isBuffer(p)) c.bytes(p);
           else c.fileRange(p[0], p[1]);
@@ -56,7 +56,7 @@ describe('CRC-32C over ranges', () => {
         assert.equal(c.finish(), expected, `parallel=${parallel}`);
       }
       // The helper thread really runs (a wrong worker path would only make the caller do everything).
-      const c = new RangeCrc(file, fd, data.length, { parallel: true });
+      const c = new RangeCrc({ path: file, fd, size: data.length }, { parallel: true });
       for (let i = 0; i < 8; i++) c.fileRange(i * (256 << 10), 256 << 10);
       const t0 = Date.now();
       while (c.helped < 8 && Date.now() - t0 < 20_000)
@@ -65,7 +65,7 @@ describe('CRC-32C over ranges', () => {
       assert.equal(c.finish(), crc32c(data.subarray(0, 8 * (256 << 10))));
       // A range past the end of the file (it shrank while being read) is a clear error, not a wrong CRC.
       for (const parallel of [true, false]) {
-        const c = new RangeCrc(file, fd, data.length, { parallel });
+        const c = new RangeCrc({ path: file, fd, size: data.length }, { parallel });
         assert.throws(
           () => {
             c.fileRange(data.length - (80 << 10), 160 << 10);
