@@ -4,11 +4,9 @@
  * object is complete before the manifest is written; a failed upload is aborted; if the streaming member
  * dies, the next eligible member is tried.
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream, promises as fs, rmSync, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { promises as fs, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, Transform, pipeline, type TransformCallback } from 'node:stream';
+import { PageNotKeptError } from '../bbolt/sparse.js';
 import { EtcdClient } from '../etcd-client/client.js';
 import { normaliseEndpoint, readTlsMaterial, type ConnectionConfig } from '../etcd-client/flags.js';
 import { dataKey, manifestKey, snapshotObjectName } from '../stores/layout.js';
@@ -17,14 +15,20 @@ import { onCleanup } from '../util/cleanup.js';
 import { ConnectionError, LifeboatError, UsageError, VerificationError } from '../util/errors.js';
 import { hexId } from '../util/json.js';
 import { lifeboatVersion } from '../util/version.js';
-import { compressor, type Compression } from './compression.js';
-import { AGE_FORMAT, encryptStream, recipientFingerprint } from './encryption.js';
+import type { Compression } from './compression.js';
+import { AGE_FORMAT, recipientFingerprint } from './encryption.js';
 import { newBackupId } from './ids.js';
 import { inspectSnapshotFile, type SnapshotInspection } from './inspect.js';
-import { InspectionWorker, parallelInspection } from './inspect-worker.js';
+import { InspectionFailed, InspectionWorker, parallelInspection } from './inspect-worker.js';
 import { makeManifest, serializeManifest, type Artifact, type BackupManifest } from './manifest.js';
 import { rankMembers, type CandidateState, type Choice } from './select.js';
-import { SnapshotChecker } from './snapshot-stream.js';
+import type { PlainDone, StoredDone } from './pipeline.js';
+import { PipelineThread } from './pipeline-worker.js';
+
+/** The inspection read a page the sparse spool left out (on this thread or on the inspection worker). */
+const notKept = (err: unknown): boolean =>
+  err instanceof PageNotKeptError ||
+  (err instanceof InspectionFailed && err.errorName === PageNotKeptError.name);
 
 /** A `debug` line with the time since the process started, for finding where a backup's time goes. */
 function timing(opts: Pick<CreateOptions, 'debug'>, what: string): void {
@@ -137,18 +141,6 @@ export async function gatherCandidates(
 /** Size of the batches the snapshot stream is regrouped into. */
 const BATCH = 1 << 20;
 
-/** Counts and hashes the bytes that go into the repository. */
-class StoredHasher extends Transform {
-  readonly hash = createHash('sha256');
-  /** Not `size`: the AWS SDK reads `Body.size` as the total length of a stream. */
-  bytes = 0;
-  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
-}
-
 /** The member's HashKV, asked for at a revision while the inspection ran. */
 interface EarlyMemberHash {
   revision: bigint;
@@ -169,10 +161,11 @@ interface StreamResult {
 /** A private spool file for one stream, when the spool directory has room. */
 interface Spool {
   path: string;
-  stream: WriteStream;
-  failed: Error | undefined;
-  /** Why the structure check cannot run from this spool (set when a write fails). */
+  /** Open for writing; the pipeline thread writes the plain bytes to it. */
+  fd: number;
+  /** Why the structure check cannot run from this spool (set when a write failed). */
   skipReason: string | undefined;
+  /** Closes and removes the spool (idempotent). */
   remove: () => Promise<void>;
 }
 
@@ -199,40 +192,19 @@ async function openSpool(
   const sub = await fs.mkdtemp(join(dir, 'lifeboat-spool-'));
   const path = join(sub, 'snapshot.db');
   const unregister = onCleanup(() => rmSync(sub, { recursive: true, force: true }));
-  // 8 MiB: the stream waits for the spool only when it falls 8 batches behind, not after every batch.
-  const stream = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 8 << 20 });
-  const spool: Spool = { path, stream, failed: undefined, skipReason: undefined, remove: async () => {} };
-  // A spool that fails (disk full, torn down after an upload error) only costs the structure check.
-  stream.on('error', (err) => {
-    if (!spool.failed) {
-      spool.skipReason = `spool write failed (${err.message}); skipping the structure check`;
-      log(spool.skipReason);
-    }
-    spool.failed ??= err;
-  });
-  await once(stream, 'open');
-  return Object.assign(spool, {
-    remove: async () => {
-      if (!stream.closed) await new Promise<void>((r) => stream.destroy().once('close', () => r()));
-      await fs.rm(sub, { recursive: true, force: true });
-      unregister();
-    },
-  });
-}
-
-/** Writes a chunk to the spool honouring backpressure; never waits on a spool that is gone. */
-async function writeSpool(stream: WriteStream, chunk: Buffer): Promise<void> {
-  if (stream.destroyed || stream.writableEnded) return;
-  if (stream.write(chunk)) return;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
-    };
-    stream.on('drain', done);
-    stream.on('close', done);
-  });
+  const handle = await fs.open(path, 'wx', 0o600);
+  let removed: Promise<void> | undefined;
+  return {
+    path,
+    fd: handle.fd,
+    skipReason: undefined,
+    remove: () =>
+      (removed ??= (async () => {
+        await handle.close().catch(() => undefined);
+        await fs.rm(sub, { recursive: true, force: true });
+        unregister();
+      })()),
+  };
 }
 
 async function streamFrom(
@@ -242,141 +214,181 @@ async function streamFrom(
   opts: CreateOptions,
 ): Promise<StreamResult> {
   const c = choice.candidate;
-  const checker = new SnapshotChecker(`snapshot from ${c.endpoint}`);
-  let sourceError: unknown;
-  let facts: ReturnType<SnapshotChecker['finish']> | undefined;
+  const what = `snapshot from ${c.endpoint}`;
+  const log = opts.log ?? (() => undefined);
   const abort = new AbortController();
-  const opened = await openSpool(opts.spoolDir, c.status!.dbSize, opts.log ?? (() => undefined));
+  const opened = await openSpool(opts.spoolDir, c.status!.dbSize, log);
   const spool = 'path' in opened ? opened : undefined;
   const spoolSkipReason = (): string | undefined =>
     spool ? spool.skipReason : (opts.spoolSkipReason ?? opened.skipReason);
   let worker: InspectionWorker | undefined;
   if (spool) {
     try {
-      worker = new InspectionWorker(parallelInspection(c.status!.dbSize));
+      // Two threads when a split inspection may pay (the spool's share is known only at the end).
+      worker = new InspectionWorker(parallelInspection(c.status!.dbSize, undefined, 0));
     } catch (err) {
-      (opts.log ?? (() => undefined))(
-        `inspection worker did not start (${(err as Error).message}); inspecting on the main thread`,
-      );
+      log(`inspection worker did not start (${(err as Error).message}); inspecting on the main thread`);
     }
   }
+  let pipe: PipelineThread;
+  try {
+    pipe = new PipelineThread({
+      what,
+      compression: opts.compression,
+      ...(opts.compressionLevel !== undefined ? { compressionLevel: opts.compressionLevel } : {}),
+      recipients: opts.recipients,
+      ...(spool ? { spoolFd: spool.fd } : {}),
+    });
+  } catch (err) {
+    await worker?.close();
+    await spool?.remove();
+    throw err;
+  }
+  let plain: PlainDone | undefined;
   let inspecting: Promise<SnapshotInspection> | undefined;
   let memberHash: EarlyMemberHash | undefined;
+  /** The member's failure (ConnectionError, VerificationError), not one thrown in by a failed upload. */
+  let sourceError: unknown;
+  let uploadFailed = false;
   const onOuterAbort = () => abort.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort);
-  async function* source(): AsyncGenerator<Buffer> {
-    try {
-      // etcd sends 32 KiB messages; every stage downstream (hashes, spool, compression, encryption, the
-      // repository's writes) runs per chunk, so they get 1 MiB batches instead (one copy here).
-      let parts: Buffer[] = [];
-      let partsLen = 0;
-      const batch = async (): Promise<Buffer> => {
-        const b = parts.length === 1 ? parts[0]! : Buffer.concat(parts, partsLen);
-        parts = [];
-        partsLen = 0;
-        checker.update(b);
-        if (spool) await writeSpool(spool.stream, b);
-        opts.onProgress?.({ member: c.name ?? c.endpoint, bytes: checker.size, total: c.status!.dbSize });
-        return b;
-      };
-      timing(opts, 'snapshot requested');
-      let first = true;
-      for await (const ch of client.snapshot({
-        stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
-        signal: abort.signal,
-      })) {
-        if (first) timing(opts, 'first snapshot bytes');
-        first = false;
-        parts.push(ch.blob);
-        partsLen += ch.blob.length;
-        if (partsLen >= BATCH) yield await batch();
+
+  // The main thread only receives: etcd's 32 KiB messages are copied into 1 MiB batches whose memory moves
+  // to the pipeline thread (pipeline-worker.ts), which checks, spools, compresses, encrypts and hashes.
+  const pump = async (): Promise<void> => {
+    let batch = Buffer.allocUnsafeSlow(BATCH);
+    let fill = 0;
+    let received = 0;
+    const flush = async () => {
+      const full = fill === BATCH ? batch : batch.subarray(0, fill);
+      received += fill;
+      batch = Buffer.allocUnsafeSlow(BATCH);
+      fill = 0;
+      opts.onProgress?.({ member: c.name ?? c.endpoint, bytes: received, total: c.status!.dbSize });
+      await pipe.write(full);
+    };
+    timing(opts, 'snapshot requested');
+    let first = true;
+    for await (const ch of client.snapshot({
+      stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
+      signal: abort.signal,
+    })) {
+      if (first) timing(opts, 'first snapshot bytes');
+      first = false;
+      for (let off = 0; off < ch.blob.length;) {
+        const n = ch.blob.copy(batch, fill, off);
+        off += n;
+        fill += n;
+        if (fill === BATCH) await flush();
       }
-      if (partsLen) yield await batch();
-      timing(opts, 'stream received');
-      facts = checker.finish();
-      // The whole plain snapshot is here: inspect it on the worker while the pipeline writes the tail,
-      // the repository syncs, and the member computes its HashKV at the snapshot's revision.
-      if (spool && worker) {
-        await new Promise<void>((resolve) => spool.stream.end(() => resolve()));
-        if (!spool.failed) {
-          inspecting = worker.inspect(spool.path, (revision) => {
-            const result = client.hashKV(revision);
-            result.catch(() => undefined);
-            memberHash = { revision, result };
-          });
-          inspecting.catch(() => undefined);
-          inspecting.then(
-            () => timing(opts, 'inspection done'),
-            () => undefined,
-          );
-        }
-      }
-    } catch (err) {
-      // The member's failures (ConnectionError, VerificationError) are the source's; an error thrown in by
-      // a downstream teardown (the upload failed) is not.
-      if (err instanceof LifeboatError) sourceError = err;
-      throw err;
     }
-  }
-  const plain = Readable.from(source(), { objectMode: false, highWaterMark: 4 * BATCH });
-  const compressed = pipeline(plain, compressor(opts.compression, opts.compressionLevel), () => undefined);
-  const encrypted = opts.recipients.length ? encryptStream(compressed, opts.recipients) : compressed;
-  const hasher = new StoredHasher();
-  const stored = pipeline(encrypted, hasher, () => undefined);
+    if (fill) await flush();
+    timing(opts, 'stream received');
+    plain = await pipe.end();
+    if (spool && plain.spoolError) {
+      spool.skipReason = `spool write failed (${plain.spoolError}); skipping the structure check`;
+      log(spool.skipReason);
+    }
+    // The whole plain snapshot is spooled: inspect it on the worker while the pipeline writes the tail,
+    // the repository syncs, and the member computes its HashKV at the snapshot's revision.
+    if (spool && !spool.skipReason && worker) {
+      const holes = plain.holes;
+      if (holes) {
+        const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+        log(
+          `spooled ${mib(plain.spooledBytes ?? 0)} of ${mib(Number(plain.facts.size))}: ${holes.counts.reduce((a, n) => a + n, 0)} inner pages of large values kept as checksums only`,
+        );
+      }
+      inspecting = worker.inspect(
+        spool.path,
+        (revision) => {
+          const result = client.hashKV(revision);
+          result.catch(() => undefined);
+          memberHash = { revision, result };
+        },
+        holes,
+        parallelInspection(
+          c.status!.dbSize,
+          undefined,
+          (plain.spooledBytes ?? Number(plain.facts.size)) / Number(plain.facts.size),
+        ),
+      );
+      inspecting.catch(() => undefined);
+      inspecting.then(
+        () => timing(opts, 'inspection done'),
+        () => undefined,
+      );
+    }
+  };
+  const pumping = pump().catch((err: unknown) => {
+    if (!uploadFailed) sourceError = err;
+    pipe.fail(err instanceof Error ? err : new Error(String(err)));
+  });
+
   let inspection: SnapshotInspection | undefined;
+  let stored: StoredDone;
   try {
     try {
-      await opts.repo.put(key, stored, { signal: abort.signal });
+      await opts.repo.put(key, pipe.output, { signal: abort.signal });
     } catch (err) {
+      if (!sourceError) uploadFailed = true;
       abort.abort();
-      plain.destroy();
+      pipe.fail(err as Error);
+      await pumping;
       throw sourceError ?? err;
     } finally {
       opts.signal?.removeEventListener('abort', onOuterAbort);
     }
     timing(opts, 'put done');
+    await pumping;
     if (sourceError) throw sourceError;
-    if (!facts)
-      throw new LifeboatError(`snapshot stream from ${c.endpoint} ended without its checks completing`);
-    if (spool && !inspecting) {
-      await new Promise<void>((resolve) => spool.stream.end(() => resolve()));
-      if (!spool.failed) {
-        try {
-          inspecting = Promise.resolve(inspectSnapshotFile(spool.path));
-        } catch (err) {
-          inspecting = Promise.reject(err as Error);
-        }
+    stored = await pipe.stored;
+    if (!plain) throw new LifeboatError(`${what} ended without its checks completing`);
+    if (spool && !spool.skipReason && !inspecting) {
+      try {
+        inspecting = Promise.resolve(inspectSnapshotFile(spool.path, undefined, plain.holes));
+      } catch (err) {
+        inspecting = Promise.reject(err as Error);
       }
     }
     if (inspecting) {
       try {
         inspection = await inspecting;
       } catch (err) {
-        await opts.repo.delete(key).catch(() => undefined);
-        if (err instanceof LifeboatError) throw err;
-        throw new VerificationError(
-          `snapshot from ${c.endpoint}: inspection of the spooled copy failed: ${(err as Error).message}`,
-        );
+        if (notKept(err)) {
+          // Lifeboat's guess of which pages the reader needs was wrong for this db: not the snapshot's
+          // fault. The backup stands, unchecked, as with no spool; `backup verify` checks it in full.
+          spool!.skipReason = `the structure check needed a page the sparse spool did not keep (${(err as Error).message}); run lifeboat backup verify`;
+          log(spool!.skipReason);
+          inspecting = undefined;
+          inspection = undefined;
+        } else {
+          await opts.repo.delete(key).catch(() => undefined);
+          if (err instanceof LifeboatError) throw err;
+          throw new VerificationError(
+            `${what}: inspection of the spooled copy failed: ${(err as Error).message}`,
+          );
+        }
       }
-      if (!inspection.structureOk) {
+      if (inspection && !inspection.structureOk) {
         await opts.repo.delete(key).catch(() => undefined);
         throw new VerificationError(
-          `snapshot from ${c.endpoint}: bbolt structure check failed: ${inspection.structureProblems.slice(0, 3).join('; ')}`,
+          `${what}: bbolt structure check failed: ${inspection.structureProblems.slice(0, 3).join('; ')}`,
         );
       }
     }
   } catch (err) {
-    await worker?.close();
-    await spool?.remove();
+    await Promise.all([pipe.close(), worker?.close(), spool?.remove()]);
     throw err;
   }
   // The spool (a whole db) is removed while the member's HashKV is compared and the manifest is written;
   // the caller awaits `cleanup` before it returns.
   const cleanup = (async () => {
-    await Promise.all([worker?.close(), spool?.remove()]);
+    await Promise.all([pipe.close(), worker?.close(), spool?.remove()]);
     timing(opts, 'spool removed');
   })();
   cleanup.catch(() => undefined);
+  const facts = plain.facts;
   return {
     cleanup,
     ...(inspection ? { inspection } : {}),
@@ -387,9 +399,9 @@ async function streamFrom(
       kind: 'etcd-snapshot',
       object: key,
       size: facts.size,
-      storedSize: BigInt(hasher.bytes),
+      storedSize: BigInt(stored.storedBytes),
       sha256: facts.sha256,
-      storedSha256: hasher.hash.digest('hex'),
+      storedSha256: stored.storedSha256,
       compression: opts.compression,
       encryption: {
         format: opts.recipients.length ? AGE_FORMAT : 'none',

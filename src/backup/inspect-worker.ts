@@ -6,6 +6,7 @@
  * stream (their start-up overlaps the transfer) and inspect exactly one file.
  */
 import { availableParallelism } from 'node:os';
+import type { PageHoles } from '../bbolt/sparse.js';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import {
   combineInspection,
@@ -16,11 +17,21 @@ import {
   type StructurePart,
 } from './inspect.js';
 
-type Request = { path: string; part: InspectionPart };
+type Request = { path: string; part: InspectionPart; holes?: PageHoles };
 type Reply =
   | { kind: 'revision'; revision: bigint }
   | { kind: 'done'; result: StructurePart | HashPart | SnapshotInspection }
-  | { kind: 'failed'; message: string };
+  | { kind: 'failed'; name: string; message: string };
+
+/** An inspection that failed on the worker, with the name of the error it threw there. */
+export class InspectionFailed extends Error {
+  constructor(
+    readonly errorName: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** One worker thread that runs one part of the inspection once. */
 class PartWorker {
@@ -35,7 +46,7 @@ class PartWorker {
       this.worker.on('message', (m: Reply) => {
         if (m.kind === 'revision') this.revisionListener?.(m.revision);
         else if (m.kind === 'done') resolve(m.result);
-        else reject(new Error(m.message));
+        else reject(new InspectionFailed(m.name, m.message));
       });
       this.worker.once('error', reject);
       this.worker.once('exit', (code) => reject(new Error(`inspection worker exited (code ${code})`)));
@@ -43,9 +54,9 @@ class PartWorker {
     this.result.catch(() => undefined);
   }
 
-  run(path: string, part: InspectionPart, onRevision?: (revision: bigint) => void) {
+  run(path: string, part: InspectionPart, onRevision?: (revision: bigint) => void, holes?: PageHoles) {
     this.revisionListener = onRevision;
-    this.worker.postMessage({ path, part } satisfies Request);
+    this.worker.postMessage({ path, part, ...(holes ? { holes } : {}) } satisfies Request);
     return this.result;
   }
 
@@ -58,13 +69,18 @@ class PartWorker {
 export const PARALLEL_MIN_BYTES = 64n << 20n;
 
 /**
- * Whether a db of this size is inspected on two threads: only from PARALLEL_MIN_BYTES and with more than two
- * cores. On two cores the A/B bench (bench/backup.ts --baseline) measured no wall-time gain and ~1 CPU s
- * more per GiB (a second start-up and second page reads), and the reader's own CRC helper thread wants the
- * second core.
+ * Whether a db of this size is inspected on two threads: only from PARALLEL_MIN_BYTES, and with more than two
+ * cores unless the spool is mostly holes (`spooledShare` ≤ 0.5, see sparse-spool.ts). On two cores with a
+ * full spool the A/B bench (bench/backup.ts --baseline) measured no wall-time gain and ~1 CPU s more per GiB
+ * (a second start-up and second page reads), and the reader's CRC helper thread wants the second core for
+ * the values; with the values left out of the spool there is little for it to do.
  */
-export function parallelInspection(dbSize: bigint, cores = availableParallelism()): boolean {
-  return dbSize >= PARALLEL_MIN_BYTES && cores > 2;
+export function parallelInspection(
+  dbSize: bigint,
+  cores = availableParallelism(),
+  spooledShare = 1,
+): boolean {
+  return dbSize >= PARALLEL_MIN_BYTES && (cores > 2 || (cores === 2 && spooledShare <= 0.5));
 }
 
 export class InspectionWorker {
@@ -89,13 +105,21 @@ export class InspectionWorker {
   /**
    * Inspects the file; `onRevision` hears the snapshot's revision early (before the structure check has
    * passed: the result is used only if it does). A failed structure check stops the HashKV part at once,
-   * so it never runs long on a damaged file.
+   * so it never runs long on a damaged file. `split: false` runs both parts on one thread even when two
+   * were started.
    */
-  async inspect(path: string, onRevision?: (revision: bigint) => void): Promise<SnapshotInspection> {
-    if (!this.hash) return this.structure.run(path, 'all', onRevision) as Promise<SnapshotInspection>;
+  async inspect(
+    path: string,
+    onRevision?: (revision: bigint) => void,
+    holes?: PageHoles,
+    split = true,
+  ): Promise<SnapshotInspection> {
+    if (!this.hash || !split) {
+      return this.structure.run(path, 'all', onRevision, holes) as Promise<SnapshotInspection>;
+    }
     const hashWorker = this.hash;
-    const structure = this.structure.run(path, 'structure') as Promise<StructurePart>;
-    const hash = hashWorker.run(path, 'hash', onRevision) as Promise<HashPart>;
+    const structure = this.structure.run(path, 'structure', undefined, holes) as Promise<StructurePart>;
+    const hash = hashWorker.run(path, 'hash', onRevision, holes) as Promise<HashPart>;
     hash.catch(() => undefined);
     let s: StructurePart;
     try {
@@ -129,10 +153,12 @@ if (!isMainThread && parentPort) {
           replied = true;
           port.postMessage({ kind: 'done', result } satisfies Reply);
         },
+        req.holes,
       );
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      if (!replied) port.postMessage({ kind: 'failed', message } satisfies Reply);
+      const name = err instanceof Error ? err.name : 'Error';
+      if (!replied) port.postMessage({ kind: 'failed', name, message } satisfies Reply);
     }
   });
 }

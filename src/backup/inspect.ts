@@ -1,6 +1,6 @@
 /**
  * What Lifeboat records about a snapshot's contents, computed offline by the snapshot reader from a
- * spooled plain copy: revision, compact revision, live keys, etcd's HashKV at the revision, the full bbolt
+ * spooled plain copy (possibly sparse: `holes`, see src/bbolt/sparse.ts): revision, compact revision, live keys, etcd's HashKV at the revision, the full bbolt
  * structure check, and the number of live objects per Kubernetes resource.
  *
  * The work comes in two parts that can run at once on two threads (inspect-worker.ts): the structure check
@@ -8,6 +8,7 @@
  * only on a file whose structure passed; the HashKV part does not wait for the check, so its result counts
  * only when the check passed (a caller stops it when the check fails).
  */
+import { keptBytes, type PageHoles } from '../bbolt/sparse.js';
 import { EtcdDb } from '../etcd/index.js';
 import { ResourceMap } from '../kube/resources.js';
 
@@ -52,10 +53,8 @@ function structureOf(db: EtcdDb, onChecked?: () => void): StructurePart {
   onChecked?.();
   const map = new ResourceMap();
   const counts: Record<string, number> = {};
-  let live = 0n;
-  for (const kv of db.mvcc.liveAt(undefined, { keysOnly: true, order: 'revision' })) {
-    live++;
-    const p = map.parse(kv.key.toString('latin1'));
+  const live = db.mvcc.forEachLiveKey(db.mvcc.resolveRevision(undefined), (key) => {
+    const p = map.parse(key.toString('latin1'));
     let name: string;
     if (p.notObject) name = '(other)';
     else if (p.resource)
@@ -63,15 +62,22 @@ function structureOf(db: EtcdDb, onChecked?: () => void): StructurePart {
     else if (p.group) name = `${p.resourceName}.${p.group}`;
     else name = p.resourceName ?? '(other)';
     counts[name] = (counts[name] ?? 0) + 1;
-  }
+  });
   const sorted: Record<string, number> = {};
   for (const k of Object.keys(counts).sort()) sorted[k] = counts[k]!;
-  return { structureOk: true, structureProblems: problems, liveKeys: live, objectsPerResource: sorted };
+  return {
+    structureOk: true,
+    structureProblems: problems,
+    liveKeys: BigInt(live),
+    objectsPerResource: sorted,
+  };
 }
 
 function hashOf(db: EtcdDb, onRevision?: (revision: bigint) => void): HashPart {
   if (onRevision) onRevision(db.mvcc.resolveRevision(undefined));
-  const h = db.hashKV(0n);
+  // In a sparse spool the values' inner pages are checksummed already: a CRC helper thread has little to do.
+  const holes = db.bolt.file.holes;
+  const h = db.hashKV(0n, holes ? { parallel: keptBytes(holes, db.bolt.file.size) >= 64 << 20 } : {});
   return {
     // etcd's store starts at revision 1 (an empty etcd reports header.revision 1); a snapshot with no
     // key revisions yet reads 0 from the key bucket.
@@ -81,8 +87,8 @@ function hashOf(db: EtcdDb, onRevision?: (revision: bigint) => void): HashPart {
   };
 }
 
-function withDb<T>(path: string, fn: (db: EtcdDb) => T): T {
-  const db = EtcdDb.open(path);
+function withDb<T>(path: string, holes: PageHoles | undefined, fn: (db: EtcdDb) => T): T {
+  const db = EtcdDb.open(path, holes ? { holes } : {});
   try {
     return fn(db);
   } finally {
@@ -100,8 +106,9 @@ export function inspectPart(
   part: InspectionPart,
   onRevision?: (revision: bigint) => void,
   onResult?: (result: StructurePart | HashPart | SnapshotInspection) => void,
+  holes?: PageHoles,
 ): StructurePart | HashPart | SnapshotInspection {
-  return withDb(path, (db) => {
+  return withDb(path, holes, (db) => {
     const result =
       part === 'structure'
         ? structureOf(db)
@@ -151,6 +158,7 @@ export function combineInspection(structure: StructurePart, hash: HashPart | und
 export function inspectSnapshotFile(
   path: string,
   onRevision?: (revision: bigint) => void,
+  holes?: PageHoles,
 ): SnapshotInspection {
-  return withDb(path, (db) => inspectDb(db, onRevision));
+  return withDb(path, holes, (db) => inspectDb(db, onRevision));
 }

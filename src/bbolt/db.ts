@@ -17,10 +17,13 @@ import {
 } from './meta.js';
 import { ByteLru, PagedFile } from './paged-file.js';
 import { Page, PAGE_HEADER_SIZE, PageFlag, pageFlagName, parsePageHeader } from './page.js';
+import type { PageHoles } from './sparse.js';
 
 export interface BoltOpenOptions {
   /** Page cache budget in bytes (default: 1/16 of the machine's memory, 64 to 256 MiB). */
   cacheBytes?: number;
+  /** The file is a sparse copy lacking these pages (sparse.ts). */
+  holes?: PageHoles;
 }
 
 export interface MetaState {
@@ -82,7 +85,7 @@ export class BoltDb {
 
   /** Opens a bbolt file. Throws CorruptInputError when it is not one or both metas are unusable. */
   static open(path: string, options: BoltOpenOptions = {}): BoltDb {
-    const file = new PagedFile(path);
+    const file = new PagedFile(path, options.holes);
     try {
       return BoltDb.openFile(file, options);
     } catch (e) {
@@ -146,13 +149,13 @@ export class BoltDb {
    * Reads the first page of each id not cached yet, sorted and with runs of consecutive ids read in one
    * call (a branch page's children, which bbolt scatters through the file), so that the `page()` calls that
    * follow cost no read. Pages are still parsed and checked by `page()`; ids it never asks for are dropped
-   * at the next prefetch.
+   * at the next prefetch. `maxIds`: the most ids a caller may ask for at once (default: what one branch
+   * page holds; more come from a corrupt page and are read one by one).
    */
-  prefetch(ids: number[]): void {
+  prefetch(ids: number[], maxIds = this.pageSize / 16): void {
     this.prefetched.clear();
     const ps = this.pageSize;
-    // A branch page holds at most pageSize / 16 elements: more ids come from a corrupt page, read one by one.
-    if (ps > PREFETCH_MAX_PAGE || ids.length > ps / 16) return;
+    if (ps > PREFETCH_MAX_PAGE || ids.length > maxIds) return;
     const want = ids.filter(
       (id) => Number.isSafeInteger(id) && id >= 2 && id < this.hwm && !this.cache.has(id),
     );

@@ -3,6 +3,7 @@
  * the whole file: the cache holds at most `cacheBytes` of pages, and pages with overflow are not cached.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { checkKept, type PageHoles } from './sparse.js';
 
 /** Bytes per slab of `readSmall`. */
 const SLAB = 64 << 10;
@@ -12,13 +13,18 @@ export class PagedFile {
   readonly size: number;
   private closed = false;
 
-  constructor(readonly path: string) {
+  /** `holes`: the file is a sparse copy (sparse.ts); reads of pages it lacks throw PageNotKeptError. */
+  constructor(
+    readonly path: string,
+    readonly holes?: PageHoles,
+  ) {
     this.fd = openSync(path, 'r');
     this.size = fstatSync(this.fd).size;
   }
 
   /** Reads exactly `len` bytes at `pos`, or fewer when the file ends first. */
   readAt(pos: number, len: number): Buffer {
+    if (this.holes) checkKept(this.holes, this.path, pos, len);
     const buf = Buffer.allocUnsafe(len);
     let done = 0;
     while (done < len) {
@@ -50,6 +56,7 @@ export class PagedFile {
 
   /** Reads `len` bytes at `pos` into the start of `into`; returns the bytes read. */
   readInto(into: Buffer, pos: number, len: number): number {
+    if (this.holes) checkKept(this.holes, this.path, pos, len);
     let done = 0;
     while (done < len) {
       const n = readSync(this.fd, into, done, len - done, pos + done);

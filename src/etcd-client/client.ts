@@ -336,12 +336,14 @@ export class EtcdClient {
     ).Snapshot({});
     let stalled = false;
     let timer: NodeJS.Timeout | undefined;
+    // Re-armed per message (tens of thousands per GiB): refresh() restarts the timer without a new one.
     const arm = () => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        stalled = true;
-        call.cancel();
-      }, stallMs);
+      if (timer) timer.refresh();
+      else
+        timer = setTimeout(() => {
+          stalled = true;
+          call.cancel();
+        }, stallMs);
     };
     const onAbort = () => call.cancel();
     opts.signal?.addEventListener('abort', onAbort);

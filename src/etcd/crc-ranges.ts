@@ -7,6 +7,7 @@
  */
 import { readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { splitByHoles, type PageHoles } from '../bbolt/sparse.js';
 import { CorruptInputError } from '../util/errors.js';
 import { crc32c, crc32cCombine } from './crc32c.js';
 
@@ -112,11 +113,19 @@ export class RangeCrc {
 
   private readonly path: string;
   private readonly fd: number;
+  private readonly holes: PageHoles | undefined;
 
-  /** Over an open file (a bbolt PagedFile, or any path, descriptor and size). */
-  constructor(file: { path: string; fd: number; size: number }, options: RangeCrcOptions = {}) {
+  /**
+   * Over an open file (a bbolt PagedFile, or any path, descriptor and size). When the file is a sparse copy
+   * (`holes`), the pages it lacks count with their recorded CRC instead of being read.
+   */
+  constructor(
+    file: { path: string; fd: number; size: number; holes?: PageHoles | undefined },
+    options: RangeCrcOptions = {},
+  ) {
     this.path = file.path;
     this.fd = file.fd;
+    this.holes = file.holes;
     const fileSize = file.size;
     const path = file.path;
     const parallel = options.parallel ?? fileSize >= (options.parallelMinBytes ?? 64 << 20);
@@ -151,6 +160,24 @@ export class RangeCrc {
 
   /** `len` bytes of the file at `pos` (the caller has checked they lie inside the file). */
   fileRange(pos: number, len: number): void {
+    if (this.holes) {
+      splitByHoles(
+        this.holes,
+        this.path,
+        pos,
+        len,
+        (p, n) => this.keptRange(p, n),
+        (crc, n) => {
+          this.flushInline();
+          this.pieces.push({ crc, len: n });
+        },
+      );
+      return;
+    }
+    this.keptRange(pos, len);
+  }
+
+  private keptRange(pos: number, len: number): void {
     const q = this.queue;
     if (
       !q ||

@@ -23,6 +23,12 @@ export class ByteKeyMap {
     return this.count;
   }
 
+  /** The i-th key inserted (0 ≤ i < size): a view of the map's memory, valid until the next `set`. */
+  keyAt(i: number): Buffer {
+    const o = this.offsets[i]!;
+    return this.arena.subarray(o, o + this.lengths[i]!);
+  }
+
   /** The value of the i-th key inserted (0 ≤ i < size). */
   valueAt(i: number): number {
     return this.values[i]!;

@@ -24,7 +24,9 @@ export interface KeyValue {
   lease: bigint;
 }
 
-const HEAD = 4096;
+/** How much of a value keys-only reads fetch at once from its start (the fields before `value`). */
+export const VALUE_HEAD_BYTES = 4096;
+const HEAD = VALUE_HEAD_BYTES;
 
 /** Decodes a KeyValue from raw bytes. Throws WireError on malformed input. */
 export function decodeKeyValue(bytes: Buffer): KeyValue {

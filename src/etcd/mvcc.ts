@@ -456,9 +456,21 @@ export class MvccView {
 
   /** Number of live keys at the current revision (what etcdutl 3.6 calls totalKey). */
   liveKeyCount(): number {
+    return this.forEachLiveKey(this.currentRevision, () => undefined);
+  }
+
+  /**
+   * Calls `visit` with each key live at `rev`, in no particular order (the key is a view valid only during
+   * the call); returns how many there were. The cheapest walk over the live keys: no KeyValue is decoded.
+   */
+  forEachLiveKey(rev: bigint, visit: (key: Buffer) => void): number {
     let n = 0;
-    const latest = this.latestLocatorsByBytes(this.currentRevision, undefined, undefined);
-    for (let j = 0; j < latest.size; j++) if (latest.valueAt(j) % 2 === 0) n++;
+    const latest = this.latestLocatorsByBytes(rev, undefined, undefined);
+    for (let j = 0; j < latest.size; j++) {
+      if (latest.valueAt(j) % 2 !== 0) continue;
+      n++;
+      visit(latest.keyAt(j));
+    }
     return n;
   }
 

@@ -28,6 +28,9 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Bytes written between the syncs that run while an object is being written. */
+const FLUSH_EVERY = 64 << 20;
+
 export class FileRepository implements Repository {
   private constructor(readonly root: string) {}
 
@@ -79,6 +82,16 @@ export class FileRepository implements Repository {
     });
     const handle = await fs.open(tmp, 'wx', 0o600);
     let size = 0;
+    // The data is flushed to disk as it is written (one sync in flight at a time), so the final sync waits
+    // only for the tail instead of the whole object.
+    let flushed = 0;
+    let flushing: Promise<void> | undefined;
+    let flushError: unknown;
+    const flush = async () => {
+      if (!flushing) return;
+      await flushing;
+      if (flushError) throw flushError;
+    };
     try {
       const source = body instanceof Uint8Array ? Readable.from([body]) : body;
       for await (const chunk of source as AsyncIterable<Uint8Array>) {
@@ -86,8 +99,22 @@ export class FileRepository implements Repository {
         await handle.write(chunk);
         size += chunk.length;
         opts.onProgress?.(size);
+        if (!flushing && size - flushed >= FLUSH_EVERY) {
+          const upTo = size;
+          flushing = handle.datasync().then(
+            () => {
+              flushed = upTo;
+              flushing = undefined;
+            },
+            (err: unknown) => {
+              flushError = err;
+            },
+          );
+        }
+        if (flushError) throw flushError;
       }
       opts.signal?.throwIfAborted();
+      await flush();
       await handle.sync();
       await handle.close();
       await fs.mkdir(dirname(final), { recursive: true, mode: 0o700 });
@@ -102,6 +129,7 @@ export class FileRepository implements Repository {
       await fsyncDir(dirname(final));
       return { size };
     } catch (err) {
+      await flushing?.catch(() => undefined);
       await handle.close().catch(() => undefined);
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
         throw new ConnectionError(this.location, `disk full while writing ${key}`, { cause: err });

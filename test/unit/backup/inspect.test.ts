@@ -20,6 +20,10 @@ test('two threads only for a large db on more than two cores', () => {
   assert.equal(parallelInspection(PARALLEL_MIN_BYTES, 4), true);
   assert.equal(parallelInspection(PARALLEL_MIN_BYTES - 1n, 4), false);
   assert.equal(parallelInspection(PARALLEL_MIN_BYTES, 2), false);
+  // On two cores only when the spool left out most of the bytes (the values' CRC is then already known).
+  assert.equal(parallelInspection(PARALLEL_MIN_BYTES, 2, 0.08), true);
+  assert.equal(parallelInspection(PARALLEL_MIN_BYTES, 2, 0.9), false);
+  assert.equal(parallelInspection(PARALLEL_MIN_BYTES, 1, 0.08), false);
 });
 
 test('worker inspection equals the one-thread inspection and reports the revision early', async () => {
