@@ -32,10 +32,13 @@ export class SparseSpoolWriter {
   private pos = 0;
   /** Everything is written from here on (the first page did not parse, or a batch was not page-aligned). */
   private dense = false;
-  /** Pages below this id that are not run starts and not in `keep` are inner pages of a large leaf run. */
+  /** Pages below this id that are not run starts and not in `kept` are inner pages of a large leaf run. */
   private innerEnd = 0;
-  /** Pages ahead inside runs that must be written (keys, value heads and tails, whole non-leaf runs). */
-  private readonly keep = new Set<number>();
+  /**
+   * Page ranges [from, to) ahead inside runs that must be written (keys, value heads and tails, whole
+   * non-leaf runs): disjoint and ascending. Ranges, not page ids: a corrupt header may claim billions.
+   */
+  private kept: [number, number][] = [];
   /** Runs of consecutive pages not written: first page, page count, CRC-32C of their bytes. */
   private starts: number[] = [];
   private counts: number[] = [];
@@ -59,7 +62,7 @@ export class SparseSpoolWriter {
     let from = 0;
     for (let off = 0; off + ps <= batch.length; off += ps) {
       const id = (base + off) / ps;
-      const kept = this.keep.delete(id);
+      const kept = this.isKept(id);
       if (this.isRunStart(batch, off, id)) {
         this.claim(batch, off, id);
         continue;
@@ -123,16 +126,14 @@ export class SparseSpoolWriter {
     const overflow = o.u32(b, off + 12);
     if (overflow < 2) return;
     const last = id + overflow;
-    const keepAll = () => {
-      for (let p = id + 1; p <= last; p++) this.keep.add(p);
-    };
+    const keepAll = () => this.keep([[id + 1, last + 1]]);
     const count = o.u16(b, off + 10);
     const tableEnd = PAGE_HEADER_SIZE + count * ELEMENT_SIZE;
     if (o.u16(b, off + 8) !== PageFlag.leaf || tableEnd > ps) return keepAll();
     const runBytes = (overflow + 1) * ps;
+    const ranges: [number, number][] = [];
     const keepBytes = (from: number, to: number) => {
-      for (let p = Math.floor(from / ps); p <= Math.floor((to - 1) / ps); p++)
-        if (p > 0) this.keep.add(id + p);
+      if (to > from) ranges.push([id + Math.floor(from / ps), id + Math.floor((to - 1) / ps) + 1]);
     };
     for (let i = 0; i < count; i++) {
       const eo = off + PAGE_HEADER_SIZE + i * ELEMENT_SIZE;
@@ -145,7 +146,24 @@ export class SparseSpoolWriter {
       keepBytes(valueStart, Math.min(valueEnd, valueStart + VALUE_HEAD_BYTES));
       keepBytes(Math.max(valueStart, valueEnd - VALUE_TAIL_BYTES), valueEnd);
     }
+    this.keep(ranges);
     this.innerEnd = Math.max(this.innerEnd, last + 1);
+  }
+
+  private keep(ranges: [number, number][]): void {
+    const all = this.kept.concat(ranges).sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const [from, to] of all) {
+      const prev = merged[merged.length - 1];
+      if (prev && from <= prev[1]) prev[1] = Math.max(prev[1], to);
+      else merged.push([from, to]);
+    }
+    this.kept = merged;
+  }
+
+  private isKept(id: number): boolean {
+    while (this.kept.length > 0 && this.kept[0]![1] <= id) this.kept.shift();
+    return this.kept.length > 0 && this.kept[0]![0] <= id;
   }
 
   private put(bytes: Buffer, at: number): void {
