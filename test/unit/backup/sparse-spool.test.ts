@@ -9,6 +9,7 @@ import { PageNotKeptError, splitByHoles, type PageHoles } from '../../../src/bbo
 import { crc32c } from '../../../src/etcd/crc32c.js';
 import { EtcdDb } from '../../../src/etcd/index.js';
 import { FACTS, FIXTURE, scratch } from '../snapshot/fixture.js';
+import { rng } from '../../helpers/rng.js';
 
 function spool(path: string, data: Buffer, batch: number): { holes: PageHoles | undefined; written: number } {
   const fd = openSync(path, 'wx', 0o600);
@@ -127,18 +128,6 @@ test('reading a page that was left out is refused, never answered with zeros', (
     s.done();
   }
 });
-
-/** mulberry32: failures reproduce from the printed seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('fuzz: damaged page headers and element tables never lose a byte silently', () => {
   const snap = readFileSync(FIXTURE);

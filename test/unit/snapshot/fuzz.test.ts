@@ -11,21 +11,10 @@ import { after, describe, it } from 'node:test';
 import { EtcdDb } from '../../../src/etcd/index.js';
 import { LifeboatError } from '../../../src/util/errors.js';
 import { FIXTURE, scratch } from './fixture.js';
+import { rng } from '../../helpers/rng.js';
 
 const s = scratch();
 after(() => s.done());
-
-/** A small deterministic PRNG (mulberry32) so failures reproduce from the printed seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(orig: Buffer, r: () => number): { data: Buffer; what: string } {
   const b = Buffer.from(orig);
