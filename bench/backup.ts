@@ -15,9 +15,9 @@
  * change), interleaved with this one against the same etcd, reported as "… [baseline]".
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
@@ -25,6 +25,8 @@ import type { Readable } from 'node:stream';
 import { compressor } from '../src/backup/compression.js';
 import { encryptStream, generateIdentity } from '../src/backup/encryption.js';
 import { inspectSnapshotFile } from '../src/backup/inspect.js';
+import { SparseSpoolWriter } from '../src/backup/sparse-spool.js';
+import type { PageHoles } from '../src/bbolt/sparse.js';
 import { EtcdClient } from '../src/etcd-client/client.js';
 import { Harness } from '../src/lab/harness.js';
 import { Minio } from '../test/helpers/minio.js';
@@ -107,6 +109,8 @@ async function stageCosts(file: string): Promise<Measure[]> {
     for await (const _ of r as AsyncIterable<Buffer>) void _;
   };
   const read = () => createReadStream(file, { highWaterMark: 1 << 20 });
+  const sparse = join(dirname(file), 'sparse-spool.db');
+  let holes: PageHoles | undefined;
   const stages: [string, () => Promise<unknown>][] = [
     ['read file', () => drain(read())],
     [
@@ -119,14 +123,35 @@ async function stageCosts(file: string): Promise<Measure[]> {
     ['zstd level 1', () => drain(read().pipe(compressor('zstd', 1)))],
     ['gzip', () => drain(read().pipe(compressor('gzip')))],
     ['age encrypt (native)', () => drain(encryptStream(read(), [id.recipient]))],
-    ['structure + hashKV + summary', async () => inspectSnapshotFile(file)],
+    [
+      'sparse spool write (1 MiB batches)',
+      async () => {
+        const fd = openSync(sparse, 'wx', 0o600);
+        try {
+          const w = new SparseSpoolWriter(fd);
+          for await (const c of read() as AsyncIterable<Buffer>) w.write(c);
+          holes = w.finish();
+        } finally {
+          closeSync(fd);
+        }
+      },
+    ],
+    ['structure + hashKV + summary (full file)', async () => inspectSnapshotFile(file)],
+    [
+      'structure + hashKV + summary (sparse spool)',
+      async () => inspectSnapshotFile(sparse, undefined, holes),
+    ],
   ];
-  for (const [name, fn] of stages) {
-    const c0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    await fn();
-    const c = process.cpuUsage(c0);
-    out.push({ name, wallS: Number(process.hrtime.bigint() - t0) / 1e9, cpuS: (c.user + c.system) / 1e6 });
+  try {
+    for (const [name, fn] of stages) {
+      const c0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      await fn();
+      const c = process.cpuUsage(c0);
+      out.push({ name, wallS: Number(process.hrtime.bigint() - t0) / 1e9, cpuS: (c.user + c.system) / 1e6 });
+    }
+  } finally {
+    rmSync(sparse, { force: true });
   }
   return out;
 }
