@@ -1,6 +1,7 @@
 /**
  * Benchmark of the offline snapshot reader (issue 3), side by side in one run, median of 5, warm cache,
- * peak RSS from /usr/bin/time:
+ * peak RSS from /usr/bin/time; the file-reading commands run in rounds (one of each per round) and their
+ * ratios are medians of per-round ratios, robust against load from other work on the machine:
  *   cat FILE > /dev/null | etcdutl 3.5 snapshot status | lifeboat snapshot status | lifeboat full listing
  *   (keys only, with values) | the throwaway-etcd method (etcdutl snapshot restore + etcd + etcdctl get ""
  *   --prefix, keys only and with values).
@@ -8,6 +9,9 @@
  * etcd 3.5 and saved with etcdctl. `--smoke`: 14 values and 1,000 keys (≤ 60 s). `--fixture FILE` reuses a
  * snapshot; `--keep DIR` keeps the built fixture there (and reuses it on the next run). `--fixture-b`:
  * fixture B instead (1 M revisions of 0.5–20 KB values over 200k keys, compacted; --smoke: 10k over 2k).
+ *
+ * lifeboat runs as users run it, from the bundle (dist/bundle; rebuilt first when older than dist/src); the
+ * key listing also runs from dist/src, to show what the bundle saves.
  *
  * Run: npx tsc -p . && node dist/bench/snapshot-reader.js [--smoke] [--fixture-b] [--runs N] [--fixture FILE]
  *      [--keep DIR]
@@ -68,6 +72,7 @@ interface Row {
   seconds: number;
   cpu: number;
   rssMiB: number;
+  all: Timed[];
 }
 
 async function bench(name: string, runs: number, fn: () => Promise<Timed>): Promise<Row> {
@@ -78,6 +83,7 @@ async function bench(name: string, runs: number, fn: () => Promise<Timed>): Prom
     seconds: median(all.map((t) => t.seconds)),
     cpu: median(all.map((t) => t.cpu)),
     rssMiB: Math.max(...all.map((t) => t.rssKiB)) / 1024,
+    all,
   };
   process.stderr.write(
     `  ${name}: ${r.seconds.toFixed(3)} s (cpu ${r.cpu.toFixed(2)} s), peak RSS ${r.rssMiB.toFixed(0)} MiB\n`,
@@ -222,37 +228,46 @@ async function main(): Promise<void> {
           ? await buildFixtureB(dir, smoke)
           : await buildFixture(dir, smoke));
     const size = statSync(file).size;
-    const lifeboat = `${process.execPath} ${join(packageRoot(), 'bin', 'lifeboat')}`;
+    // The CLI as users run it: the bundle (dist/bundle), rebuilt when older than dist/src (after a bare tsc).
+    const built = (p: string) => (existsSync(p) ? statSync(p).mtimeMs : -1);
+    const bundleMain = join(packageRoot(), 'dist', 'bundle', 'main.js');
+    if (built(bundleMain) < built(join(packageRoot(), 'dist', 'src', 'cli', 'main.js'))) {
+      const b = await sh(process.execPath, [join(packageRoot(), 'scripts', 'build-bundle.mjs')]);
+      if (b.code !== 0) throw new Error(`building dist/bundle failed: ${b.stderr.trim()}`);
+    }
+    process.env.LIFEBOAT_BUILD = 'bundle';
+    const bin = join(packageRoot(), 'bin', 'lifeboat');
+    const lifeboat = `${process.execPath} ${bin}`;
+    const lifeboatSrc = `LIFEBOAT_BUILD=src ${process.execPath} ${bin}`;
     const etcdutl = etcdBinaries('3.5').etcdutl!;
     process.stderr.write(`fixture ${file}: ${(size / 2 ** 20).toFixed(1)} MiB; ${runs} runs each, median\n`);
     await timed(`cat ${file}`); // warm the page cache
+    // Timed in rounds (each round runs each command once, in this order) so that load from other work on
+    // a shared machine falls on all of them alike; ratios among them are medians of per-round ratios.
+    const cases: [string, string][] = [
+      ['cat file > /dev/null', `cat ${file}`],
+      ['etcdutl 3.5 snapshot status', `${etcdutl} snapshot status ${file} -w json`],
+      ['lifeboat snapshot status', `${lifeboat} snapshot status ${file} -o json`],
+      ['lifeboat snapshot status --sha256', `${lifeboat} snapshot status ${file} -o json --sha256`],
+      [
+        'lifeboat kv get "" --prefix --keys-only',
+        `${lifeboat} kv get "" --prefix --keys-only --from ${file}`,
+      ],
+      [
+        '  the same from dist/src (no bundle)',
+        `${lifeboatSrc} kv get "" --prefix --keys-only --from ${file}`,
+      ],
+      ['lifeboat kv get "" --prefix (values)', `${lifeboat} kv get "" --prefix --from ${file}`],
+    ];
+    const rounds = new Map<string, Timed[]>(cases.map(([n]) => [n, []]));
+    for (let i = 0; i < runs; i++) for (const [n, cmd] of cases) rounds.get(n)!.push(await timed(cmd));
     const rows: Row[] = [];
-    rows.push(await bench('cat file > /dev/null', runs, () => timed(`cat ${file}`)));
-    rows.push(
-      await bench('etcdutl 3.5 snapshot status', runs, () =>
-        timed(`${etcdutl} snapshot status ${file} -w json`),
-      ),
-    );
-    rows.push(
-      await bench('lifeboat snapshot status', runs, () =>
-        timed(`${lifeboat} snapshot status ${file} -o json`),
-      ),
-    );
-    rows.push(
-      await bench('lifeboat snapshot status --sha256', runs, () =>
-        timed(`${lifeboat} snapshot status ${file} -o json --sha256`),
-      ),
-    );
-    rows.push(
-      await bench('lifeboat kv get "" --prefix --keys-only', runs, () =>
-        timed(`${lifeboat} kv get "" --prefix --keys-only --from ${file}`),
-      ),
-    );
-    rows.push(
-      await bench('lifeboat kv get "" --prefix (values)', runs, () =>
-        timed(`${lifeboat} kv get "" --prefix --from ${file}`),
-      ),
-    );
+    for (const [n] of cases) rows.push(await bench(n, runs, async () => rounds.get(n)!.shift()!));
+    const perRound = (a: string, b: string) => {
+      const ra = rows.find((r) => r.name === a)!.all;
+      const rb = rows.find((r) => r.name === b)!.all;
+      return median(ra.map((t, i) => t.seconds / rb[i]!.seconds));
+    };
     const tRuns = smoke ? 1 : Math.min(runs, 3);
     rows.push(
       await bench('throwaway etcd: restore+start+get --keys-only', tRuns, () => throwaway(file, dir, true)),
@@ -263,14 +278,26 @@ async function main(): Promise<void> {
     const by = (n: string) => rows.find((r) => r.name === n)!.seconds;
     const cpuBy = (n: string) => rows.find((r) => r.name === n)!.cpu;
     const ratios = {
-      'status / etcdutl status (target ≤ 1.5)':
-        by('lifeboat snapshot status') / by('etcdutl 3.5 snapshot status'),
-      'status --sha256 / etcdutl status (no target)':
-        by('lifeboat snapshot status --sha256') / by('etcdutl 3.5 snapshot status'),
-      'full key listing / cat (target ≤ 3)':
-        by('lifeboat kv get "" --prefix --keys-only') / by('cat file > /dev/null'),
-      'full listing with values / cat':
-        by('lifeboat kv get "" --prefix (values)') / by('cat file > /dev/null'),
+      'status / etcdutl status (target ≤ 1.5)': perRound(
+        'lifeboat snapshot status',
+        'etcdutl 3.5 snapshot status',
+      ),
+      'status --sha256 / etcdutl status (no target)': perRound(
+        'lifeboat snapshot status --sha256',
+        'etcdutl 3.5 snapshot status',
+      ),
+      'full key listing / cat (target ≤ 3)': perRound(
+        'lifeboat kv get "" --prefix --keys-only',
+        'cat file > /dev/null',
+      ),
+      'full key listing from dist/src (no bundle) / cat': perRound(
+        '  the same from dist/src (no bundle)',
+        'cat file > /dev/null',
+      ),
+      'full listing with values / cat': perRound(
+        'lifeboat kv get "" --prefix (values)',
+        'cat file > /dev/null',
+      ),
       'throwaway keys-only / lifeboat keys-only (target ≥ 10)':
         by('throwaway etcd: restore+start+get --keys-only') / by('lifeboat kv get "" --prefix --keys-only'),
       'throwaway values / lifeboat values (target ≥ 10)':

@@ -31,6 +31,24 @@ if (chosen.length === 0) {
   );
   process.exit(1);
 }
+// bin/lifeboat runs the bundle (dist/bundle) only when it is not older than dist/src: after a bare `tsc`,
+// rebuild it so that the tests run what users run. A failed bundle build is reported and the tests go on
+// (bin/lifeboat then uses dist/src; the bundle's own test fails).
+const mtime = (p) => {
+  try {
+    return statSync(p).mtimeMs;
+  } catch {
+    return -1;
+  }
+};
+const dist = join(import.meta.dirname, '..', 'dist');
+if (mtime(join(dist, 'bundle', 'main.js')) < mtime(join(dist, 'src', 'cli', 'main.js'))) {
+  const b = spawnSync(process.execPath, [join(import.meta.dirname, 'build-bundle.mjs')], {
+    stdio: 'inherit',
+  });
+  if (b.status !== 0)
+    console.error('run-tests: building dist/bundle failed (see above); going on without it');
+}
 console.error(`run-tests: ${chosen.length} files: ${chosen.map((f) => relative(root, f)).join(' ')}`);
 const concurrency = process.env.LIFEBOAT_TEST_CONCURRENCY ?? (kind === 'unit' ? '4' : '2');
 const r = spawnSync(

@@ -7,6 +7,11 @@ import { Cursor, entryValue, isBucketEntry, type LeafEntry } from './cursor.js';
 import { Page, PAGE_HEADER_SIZE, PageFlag, parsePageHeader } from './page.js';
 
 export const BUCKET_HEADER_SIZE = 16;
+/**
+ * A leaf walk reads ahead the children of several branch pages at once, up to this many bytes of pages (or
+ * one branch page's worth of children, if that is more).
+ */
+const READ_AHEAD_BYTES = 4 << 20;
 
 export class Bucket {
   private constructor(
@@ -98,13 +103,34 @@ export class Bucket {
       yield root;
       return;
     }
-    const prefetchChildren = (b: Page) => {
+    const stack: { page: Page; index: number }[] = [{ page: root, index: 0 }];
+    // Branch pages whose children were read ahead with an earlier sibling's (until the next read-ahead).
+    const covered = new Set<number>();
+    // Reads ahead the children of branch page `b` and, while under the budget, those of the branch pages
+    // that follow it under its parent (`parent.index` on): the leaves of neighbouring branches often lie
+    // next to each other in the file, and are then read in one call. A sibling that cannot be read ends the
+    // read-ahead (the walk reports it when it gets there).
+    const ps = this.db.pageSize;
+    const budget = Math.max(ps / 16, Math.floor(READ_AHEAD_BYTES / ps));
+    const prefetchChildren = (b: Page, parent: { page: Page; index: number } | undefined) => {
+      if (covered.delete(b.pgid)) return;
+      covered.clear();
       const ids: number[] = [];
       for (let i = 0; i < b.count; i++) ids.push(b.branchChild(i));
-      this.db.prefetch(ids);
+      for (let j = parent ? parent.index : 0; parent && j < parent.page.count; j++) {
+        let sibling: Page;
+        try {
+          sibling = this.db.page(parent.page.branchChild(j), expect);
+        } catch {
+          break;
+        }
+        if (!sibling.isBranch || ids.length + sibling.count > budget) break;
+        for (let i = 0; i < sibling.count; i++) ids.push(sibling.branchChild(i));
+        covered.add(sibling.pgid);
+      }
+      this.db.prefetch(ids, budget);
     };
-    prefetchChildren(root);
-    const stack: { page: Page; index: number }[] = [{ page: root, index: 0 }];
+    prefetchChildren(root, undefined);
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
       if (top.index >= top.page.count) {
@@ -126,7 +152,7 @@ export class Bucket {
       if (p.isLeaf) yield p;
       else {
         if (p.count === 0) throw this.db.corrupt('empty branch page', `page ${child}`);
-        prefetchChildren(p);
+        prefetchChildren(p, top);
         stack.push({ page: p, index: 0 });
       }
     }

@@ -171,6 +171,27 @@ export function scanKeyField(b: Buffer, start: number, end: number): boolean {
   return true;
 }
 
+/**
+ * The fast path of `entryKey` over bytes at hand: when the KeyValue at b[start, …) (of which the bytes up
+ * to `end` are available) starts with its `key` field and that field ends before `end`, sets `keyField` to
+ * it and returns true; false otherwise (the caller then uses `entryKey`).
+ */
+export function leadingKeyField(b: Buffer, start: number, end: number): boolean {
+  if (start + 2 > end || b[start] !== 0x0a) return false;
+  let pos = start + 1;
+  let n = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (pos >= end || shift > 28) return false;
+    const c = b[pos++]!;
+    n += (c & 0x7f) * 2 ** shift;
+    if (c < 0x80) break;
+  }
+  if (pos + n > end) return false;
+  keyField.start = pos;
+  keyField.end = pos + n;
+  return true;
+}
+
 /** Just the `key` field of the KeyValue in a leaf entry (fast path: etcd writes it first). */
 export function entryKey(e: LeafEntry): Buffer {
   const size = e.valueSize;

@@ -25,6 +25,7 @@ import {
   decodeKeyValueAt,
   entryKey,
   keyField,
+  leadingKeyField,
   scanKeyField,
   type KeyValue,
 } from './kv.js';
@@ -121,6 +122,35 @@ const LOCATOR_PAGE = 65536;
 /** Page ids below this keep (locator × 2 + 1) an exact JS number. */
 const LOCATOR_MAX_PGID = 2 ** 35;
 const LEAF_ONLY = [PageFlag.leaf];
+/** Bytes of a value read with its revision key when the entry lies past a page's loaded part. */
+const VALUE_HEAD = 256;
+
+/** Key listings sort and de-duplicate their list of keys when it reaches this many entries (see liveKeysAt). */
+const LIST_COMPACT_AT = 1 << 20;
+
+/**
+ * Sorts latin1 key strings (code-unit order is byte order) and drops repeats and the keys in `deleted`, in
+ * place.
+ */
+function sortedUnique(keys: string[], deleted: Set<string> | undefined): string[] {
+  keys.sort();
+  let n = 0;
+  let prev: string | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k === prev) continue;
+    prev = k;
+    if (deleted && deleted.size !== 0 && deleted.has(k)) continue;
+    keys[n++] = k;
+  }
+  keys.length = n;
+  return keys;
+}
+
+/** Whether [key, rangeEnd) is etcd's "every key" range: key [0x00] with range end [0x00]. */
+function isAllKeys(key: Buffer | undefined, rangeEnd: Buffer | undefined): boolean {
+  return key?.length === 1 && key[0] === 0 && rangeEnd?.length === 1 && rangeEnd[0] === 0;
+}
 
 /** Whether `k` lies in etcd's range [key, rangeEnd). */
 export function inRange(k: Buffer, key: Buffer, rangeEnd: Buffer | undefined): boolean {
@@ -253,16 +283,24 @@ export class MvccView {
         let kb = buf;
         let ks = ko;
         if (ko + klen > buf.length) {
-          kb = p.peek(ko, klen);
+          // The element lies past the loaded first page (after a large value): its revision key and the
+          // start of its value come in one read.
+          kb = p.peek(ko, klen + Math.min(info.valueSize, VALUE_HEAD));
           ks = 0;
         }
         if (!isWellFormedRevisionKey(kb, ks, klen)) this.parseRev(this.entryOf(p, i));
-        const hi = kb.readUInt32BE(ks);
-        if (hi > revHi || (hi === revHi && kb.readUInt32BE(ks + 4) > revLo)) return;
-        const vo = ko + klen;
+        // The main revision's two halves, big-endian (bytes in range: the key was checked above).
+        const hi = kb[ks]! * 0x100_0000 + ((kb[ks + 1]! << 16) | (kb[ks + 2]! << 8) | kb[ks + 3]!);
+        if (hi > revHi) return;
+        if (hi === revHi) {
+          const lo = kb[ks + 4]! * 0x100_0000 + ((kb[ks + 5]! << 16) | (kb[ks + 6]! << 8) | kb[ks + 7]!);
+          if (lo > revLo) return;
+        }
+        const vo = ks + klen;
         const ve = vo + info.valueSize;
         const tagged = (p.pgid * LOCATOR_PAGE + i) * 2 + (klen === REV_BYTES_LEN ? 0 : 1);
-        if (ve <= buf.length && scanKeyField(buf, vo, ve)) visit(buf, keyField.start, keyField.end, tagged);
+        if (ve <= kb.length ? scanKeyField(kb, vo, ve) : leadingKeyField(kb, vo, kb.length))
+          visit(kb, keyField.start, keyField.end, tagged);
         else {
           const k = this.keyOf(this.entryOf(p, i));
           visit(k, 0, k.length, tagged);
@@ -447,11 +485,44 @@ export class MvccView {
 
   /**
    * The live keys at a revision (0 = current) in [key, rangeEnd), ascending, as latin1 strings (one char
-   * per byte): for key listings that print nothing else, without a KeyValue per key.
+   * per byte): for key listings that print nothing else, without a KeyValue or map entry per key. Every
+   * put's key is collected, then sorted (natively: the default sort's code-unit order of latin1 strings is
+   * byte order) and de-duplicated; only keys whose latest entry so far is a tombstone are kept in a set (a
+   * later put takes them out again). The list is also sorted and de-duplicated whenever it reaches
+   * `compactAt` keys (default 2^20) or twice the keys it last held, so memory stays bounded by the number
+   * of distinct keys when keys are overwritten many times.
    */
-  liveKeysAt(revision: bigint | undefined, o: { key?: Buffer; rangeEnd?: Buffer } = {}): string[] {
+  liveKeysAt(
+    revision: bigint | undefined,
+    o: { key?: Buffer; rangeEnd?: Buffer; compactAt?: number } = {},
+  ): string[] {
     const rev = this.resolveRevision(revision);
-    return this.sortedLive(rev, o.key, o.key ? o.rangeEnd : undefined).keys;
+    const key = o.key;
+    const rangeEnd = key ? o.rangeEnd : undefined;
+    // [\0, \0): every non-empty key, like no range at all.
+    const mode = isAllKeys(key, rangeEnd) ? 0 : rangeMode(key, rangeEnd);
+    const from = key?.toString('latin1') ?? '';
+    const to = rangeEnd?.toString('latin1') ?? '';
+    const minCompact = o.compactAt ?? LIST_COMPACT_AT;
+    let compactAt = minCompact;
+    let keys: string[] = [];
+    const deleted = new Set<string>();
+    this.scanEntries(rev, undefined, (kb, ks, ke, tagged) => {
+      if (ks === ke) return;
+      const k = kb.toString('latin1', ks, ke);
+      if (mode === 1 ? k !== from : mode === 2 ? k < from : mode === 3 ? k < from || k >= to : false) return;
+      if (tagged % 2 === 1) {
+        deleted.add(k);
+        return;
+      }
+      if (deleted.size !== 0) deleted.delete(k);
+      keys.push(k);
+      if (keys.length >= compactAt) {
+        keys = sortedUnique(keys, undefined);
+        compactAt = Math.max(minCompact, keys.length * 2);
+      }
+    });
+    return sortedUnique(keys, deleted);
   }
 
   /** Number of live keys at the current revision (what etcdutl 3.6 calls totalKey). */

@@ -2,11 +2,21 @@
  * The SHA-256 trailer `etcdctl snapshot save` appends (formats.md §3.1): the file is
  * [bbolt bytes][sha256(bbolt bytes)], recognised by size % 512 == 32.
  */
-import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 export const TRAILER_SIZE = 32;
+
+/**
+ * node:crypto is loaded when a trailer is checked, not at start: as an ES import it costs every command
+ * ~2 ms, and most never check a trailer.
+ */
+function sha256(): Hash {
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return createHash('sha256');
+}
 
 export function hasChecksumTrailer(size: number): boolean {
   return size % 512 === TRAILER_SIZE;
@@ -29,7 +39,7 @@ export function checkTrailer(path: string, size: number): TrailerCheck {
   try {
     const stored = Buffer.alloc(TRAILER_SIZE);
     readSync(fd, stored, 0, TRAILER_SIZE, size - TRAILER_SIZE);
-    const h = createHash('sha256');
+    const h = sha256();
     const chunk = Buffer.allocUnsafe(4 << 20);
     let pos = 0;
     const end = size - TRAILER_SIZE;

@@ -12,6 +12,9 @@ import { BufferedOut, out } from './output.js';
 
 type WriteOut = 'simple' | 'json' | 'fields';
 
+/** Keys written per batch by simple keys-only listings. */
+const KEY_BATCH = 4096;
+
 function writeOut(o: { writeOut?: string; output?: string }): WriteOut {
   const f = o.writeOut ?? o.output ?? 'simple';
   if (f !== 'simple' && f !== 'json' && f !== 'fields') {
@@ -181,11 +184,15 @@ export function define(cmd: Command): void {
           // Streaming path: no limit, not count-only — values are read and written one at a time.
           const stream = !o.countOnly && limit === 0;
           if (fmt === 'simple' && stream && o.keysOnly) {
-            // Only keys are printed (each followed by an empty value line): no KeyValue per key.
+            // Only keys are printed (each followed by an empty value line): no KeyValue per key. Keys are
+            // joined natively a few thousand at a time (one write per batch, not two per key).
             const bo = new BufferedOut();
             const tail = o.printValueOnly ? '\n' : '\n\n';
-            for (const k of mvcc.liveKeysAt(revision, { key, rangeEnd })) {
-              const p = o.printValueOnly ? bo.write(tail) : bo.writeLatin1(k + tail);
+            const keys = mvcc.liveKeysAt(revision, { key, rangeEnd });
+            for (let i = 0; i < keys.length; i += KEY_BATCH) {
+              const n = Math.min(KEY_BATCH, keys.length - i);
+              const text = o.printValueOnly ? tail.repeat(n) : keys.slice(i, i + n).join(tail) + tail;
+              const p = bo.writeLatin1(text);
               if (p) await p;
             }
             await bo.flush();
