@@ -2,6 +2,14 @@
  * Benchmark of Lifeboat's Kubernetes object decoder (issue 4): decode every object of a snapshot into the
  * apiserver's JSON, objects/s and peak RSS (from /usr/bin/time), median of N runs.
  *
+ * The measured pass (`--decode FILE`) opens the snapshot and runs the library's bulk path: liveValues
+ * (src/kube/live-values.ts) reads the live values under /registry/ in file order and decodeManyJson
+ * (src/kube/decode-many.ts) decodes every one with decodeObject and prints it with stringifyJson. Both can use
+ * a helper thread; by default they do only on machines with 4+ free CPUs (on 2 vCPUs both were measured
+ * slower than one thread), so here the default pass runs on one thread. `--threads N` sets the decode threads,
+ * `--reader-helper` makes liveValues read on a helper thread. Each run also measures `--single` (everything
+ * on one thread, whatever the defaults), reported as lifeboatSingleThread.
+ *
  * Fixture: a real kube-apiserver (harness, every feature gate on) gets the test corpus (65 kinds); the stored
  * values of those objects are then copied under new keys straight into etcd until the store holds ≥ 100,000
  * objects (`--smoke`: ≈ 2,000), and `etcdctl snapshot save` writes the file. `--fixture FILE` reuses one.
@@ -16,16 +24,16 @@
  * binary its column says why it is unavailable.
  *
  * Run: npx tsc -p . && node dist/bench/kube-decode.js [--smoke] [--runs N] [--fixture FILE] [--keep DIR]
- *      node dist/bench/kube-decode.js --decode FILE     (one measured pass; prints {objects, seconds})
+ *        [--threads N] [--reader-helper]
+ *      node dist/bench/kube-decode.js --decode FILE [--threads N] [--reader-helper] [--single]   (one pass; prints {objects, seconds})
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { prefixRangeEnd } from '../src/etcd/index.js';
-import { decodeObject } from '../src/kube/decode.js';
+import { decodeManyJson } from '../src/kube/decode-many.js';
+import { liveValues } from '../src/kube/live-values.js';
 import { openSnapshot } from '../src/snapshot/index.js';
-import { stringifyJson } from '../src/util/json.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -33,32 +41,50 @@ const flag = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
-async function decodeAll(file: string): Promise<void> {
+async function decodeAll(
+  file: string,
+  threads: number | undefined,
+  single: boolean,
+  readerHelper: boolean,
+): Promise<void> {
   const snap = await openSnapshot(file);
   const started = process.hrtime.bigint();
   let objects = 0;
   let bytes = 0;
   let failed = 0;
+  const stats = { threads: 0, helped: 0 };
+  const readStats = { helped: 0 };
   try {
-    const prefix = Buffer.from('/registry/');
-    for (const kv of snap.db.mvcc.liveAt(0n, {
-      key: prefix,
-      rangeEnd: prefixRangeEnd(prefix),
-      order: 'revision',
-    })) {
-      try {
-        const d = decodeObject(kv.value!, { key: kv.key.toString('utf8'), modRevision: kv.modRevision });
-        bytes += stringifyJson(d.object, 0).length;
+    // The library's bulk path: the live values read on a helper thread (live-values.ts), each decoded to the
+    // apiserver's JSON (decodeObject) and stringified (stringifyJson) by decodeManyJson (decode-many.ts).
+    // `--single`: all of it on this one thread.
+    const stored = liveValues(snap.db, 0n, Buffer.from('/registry/'), {
+      ...(single ? { helper: false } : readerHelper ? { helper: true } : {}),
+      stats: readStats,
+    });
+    const opts = { stats, ...(single ? { threads: 1 } : threads === undefined ? {} : { threads }) };
+    for (const d of decodeManyJson(stored, opts)) {
+      if (d.json === undefined) failed++;
+      else {
+        bytes += d.json.length;
         objects++;
-      } catch {
-        failed++;
       }
     }
   } finally {
     snap.close();
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  process.stdout.write(JSON.stringify({ objects, failed, seconds, jsonBytes: bytes }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      objects,
+      failed,
+      seconds,
+      jsonBytes: bytes,
+      threads: stats.threads,
+      decodedByHelper: stats.helped,
+      readByHelper: readStats.helped,
+    }) + '\n',
+  );
 }
 
 interface Timed {
@@ -67,6 +93,8 @@ interface Timed {
   lines: number;
   nullLines: number;
   rssKiB: number;
+  /** User + system CPU seconds of the process (all its threads). */
+  cpuSeconds: number;
   wallSeconds: number;
   code: number;
   stderr: string;
@@ -75,7 +103,9 @@ interface Timed {
 function timed(cmd: string, argv: string[], opts: { countLines?: boolean } = {}): Promise<Timed> {
   return new Promise((resolve) => {
     const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', '%M', cmd, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%M %U %S', cmd, ...argv], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let lines = 0;
@@ -100,11 +130,13 @@ function timed(cmd: string, argv: string[], opts: { countLines?: boolean } = {})
     child.on('close', (code) => {
       const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       const errLines = stderr.trim().split('\n');
+      const last = errLines[errLines.length - 1]!.split(' ');
       resolve({
         stdout,
         lines,
         nullLines,
-        rssKiB: Number(errLines[errLines.length - 1]),
+        rssKiB: Number(last[0]),
+        cpuSeconds: Number(last[1]) + Number(last[2]),
         wallSeconds,
         code: code ?? 1,
         stderr: errLines.slice(0, -1).join('\n'),
@@ -142,6 +174,7 @@ interface AugerResult {
   seconds: number;
   objectsPerSecond: number;
   peakRssMiB: number;
+  cpuSeconds: number;
 }
 
 function augerArgv(file: string, fields: string): string[] {
@@ -166,6 +199,7 @@ function augerSummary(file: string, fields: string, results: Timed[]): AugerResu
     seconds: +med.wallSeconds.toFixed(3),
     objectsPerSecond: Math.round(med.lines / med.wallSeconds),
     peakRssMiB: +(Math.max(...results.map((r) => r.rssKiB)) / 1024).toFixed(1),
+    cpuSeconds: +med.cpuSeconds.toFixed(2),
   };
 }
 
@@ -224,8 +258,16 @@ async function buildFixture(target: number, dir: string): Promise<string> {
 
 async function main(): Promise<void> {
   const decodeFile = flag('--decode');
-  if (decodeFile) return decodeAll(decodeFile);
+  const threadsFlag = flag('--threads');
+  if (decodeFile)
+    return decodeAll(
+      decodeFile,
+      threadsFlag === undefined ? undefined : Number(threadsFlag),
+      args.includes('--single'),
+      args.includes('--reader-helper'),
+    );
   const smoke = args.includes('--smoke');
+  const threads = threadsFlag === undefined ? undefined : Number(threadsFlag);
   const runs = Number(flag('--runs') ?? (smoke ? 1 : 5));
   const keep = flag('--keep');
   const dir = keep ?? mkdtempSync(join(tmpdir(), 'lifeboat-bench-kube-'));
@@ -238,28 +280,79 @@ async function main(): Promise<void> {
     const bin = augerBinary();
     if ('path' in bin) process.stderr.write(`auger: ${bin.path}\n`);
     const augerRuns: { values: Timed[]; keys: Timed[] } = { values: [], keys: [] };
-    const results: { objects: number; seconds: number; wallSeconds: number; rssKiB: number }[] = [];
-    // Runs are interleaved (Lifeboat, auger values, auger keys) so that both tools see the same machine load.
-    for (let i = 0; i < runs; i++) {
-      const t = await timed(process.execPath, [process.argv[1]!, '--decode', file]);
+    type Run = {
+      threads: number;
+      readerHelper: boolean;
+      objects: number;
+      seconds: number;
+      wallSeconds: number;
+      rssKiB: number;
+      cpuSeconds: number;
+    };
+    const results: Run[] = [];
+    const single: Run[] = [];
+    const lifeboatOnce = async (extra: string[], into: Run[]): Promise<void> => {
+      const t = await timed(process.execPath, [process.argv[1]!, '--decode', file!, ...extra]);
       if (t.code !== 0) throw new Error(`decode run failed: ${t.stdout}`);
-      const r = JSON.parse(t.stdout) as { objects: number; failed: number; seconds: number };
+      const r = JSON.parse(t.stdout) as {
+        objects: number;
+        failed: number;
+        seconds: number;
+        threads: number;
+        readByHelper: number;
+      };
       if (r.failed > 0) throw new Error(`${r.failed} objects failed to decode`);
-      results.push({ objects: r.objects, seconds: r.seconds, wallSeconds: t.wallSeconds, rssKiB: t.rssKiB });
+      into.push({
+        threads: r.threads,
+        readerHelper: r.readByHelper > 0,
+        objects: r.objects,
+        seconds: r.seconds,
+        wallSeconds: t.wallSeconds,
+        rssKiB: t.rssKiB,
+        cpuSeconds: t.cpuSeconds,
+      });
+    };
+    // Runs are interleaved (Lifeboat, Lifeboat on one thread, auger values, auger keys) so that all see the
+    // same machine load.
+    for (let i = 0; i < runs; i++) {
+      await lifeboatOnce(
+        [
+          ...(threads === undefined ? [] : ['--threads', String(threads)]),
+          ...(args.includes('--reader-helper') ? ['--reader-helper'] : []),
+        ],
+        results,
+      );
+      await lifeboatOnce(['--single'], single);
       if ('path' in bin) {
         augerRuns.values.push(await augerOnce(bin.path, file, 'key,value'));
         augerRuns.keys.push(await augerOnce(bin.path, file, 'key'));
       }
     }
-    results.sort((a, b) => a.wallSeconds - b.wallSeconds);
-    const med = results[Math.floor(results.length / 2)]!;
-    const lifeboat = {
-      seconds: +med.seconds.toFixed(3),
-      objectsPerSecond: Math.round(med.objects / med.seconds),
-      wallSeconds: +med.wallSeconds.toFixed(3),
-      objectsPerSecondWall: Math.round(med.objects / med.wallSeconds),
-      peakRssMiB: +(Math.max(...results.map((r) => r.rssKiB)) / 1024).toFixed(1),
+    const summary = (rs: Run[]) => {
+      // Decode threads each run used, in run order (the default depends on the machine when it starts).
+      const decodeThreadsUsed = rs.map((r) => r.threads);
+      const readerHelperUsed = rs.map((r) => r.readerHelper);
+      rs.sort((a, b) => a.wallSeconds - b.wallSeconds);
+      const m = rs[Math.floor(rs.length / 2)]!;
+      return {
+        seconds: +m.seconds.toFixed(3),
+        objectsPerSecond: Math.round(m.objects / m.seconds),
+        wallSeconds: +m.wallSeconds.toFixed(3),
+        objectsPerSecondWall: Math.round(m.objects / m.wallSeconds),
+        peakRssMiB: +(Math.max(...rs.map((r) => r.rssKiB)) / 1024).toFixed(1),
+        /** CPU seconds (all threads) of the median-wall run. */
+        cpuSeconds: +m.cpuSeconds.toFixed(2),
+        decodeThreadsUsed,
+        readerHelperUsed,
+      };
     };
+    const lifeboat = {
+      decodeThreads: threads ?? 'default (defaultThreads())',
+      reader: args.includes('--reader-helper') ? 'helper thread' : 'default (readerHelperByDefault())',
+      ...summary(results),
+    };
+    const med = results[Math.floor(results.length / 2)]!;
+    const lifeboatSingleThread = summary(single);
     let auger: Record<string, unknown>;
     let ratio: Record<string, number> | string;
     if ('path' in bin) {
@@ -273,6 +366,9 @@ async function main(): Promise<void> {
         // The same, counting only the objects each tool decoded: auger prints null for values it cannot
         // convert (seen in its value column; its key-only run fails on the same values, invisibly).
         // Lifeboat decodes every object (a failure stops the bench).
+        singleThreadLifeboatOverAugerKeys: +(
+          lifeboatSingleThread.objectsPerSecondWall / keys.objectsPerSecond
+        ).toFixed(2),
         decodedLifeboatOverAugerKeys: +(
           lifeboat.objectsPerSecondWall /
           ((keys.objectsPerSecond * (med.objects - (values.undecodable ?? 0))) / med.objects)
@@ -288,6 +384,7 @@ async function main(): Promise<void> {
       fileMiB: +(statSync(file).size / 2 ** 20).toFixed(1),
       objects: med.objects,
       lifeboat,
+      lifeboatSingleThread,
       auger,
       ratio,
       runs,

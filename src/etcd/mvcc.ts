@@ -432,6 +432,54 @@ export class MvccView {
     return this.range({ key, rangeEnd, revision }).kvs;
   }
 
+  /** The locators of the live entries in [key, rangeEnd) at rev, in file order (liveAt's 'revision' order). */
+  private fileOrderLocators(
+    rev: bigint,
+    key: Buffer | undefined,
+    rangeEnd: Buffer | undefined,
+  ): Float64Array {
+    const pageOrder = new Map<number, number>();
+    const latest = this.latestLocatorsByBytes(rev, key, rangeEnd, pageOrder);
+    // File order: by the page's position in the tree walk, then by element; computed once per entry and
+    // sorted as numbers, then turned back into locators.
+    const pages: number[] = [];
+    for (const [pgid, at] of pageOrder) pages[at] = pgid;
+    const ords = new Float64Array(latest.size);
+    let n = 0;
+    for (let j = 0; j < latest.size; j++) {
+      const l = latest.valueAt(j);
+      if (l % 2 !== 0) continue;
+      const loc = l / 2;
+      const pgid = Math.floor(loc / LOCATOR_PAGE);
+      ords[n++] = pageOrder.get(pgid)! * LOCATOR_PAGE + (loc - pgid * LOCATOR_PAGE);
+    }
+    const sorted = ords.subarray(0, n).sort();
+    for (let j = 0; j < n; j++) {
+      const ord = sorted[j]!;
+      const at = Math.floor(ord / LOCATOR_PAGE);
+      sorted[j] = pages[at]! * LOCATOR_PAGE + (ord - at * LOCATOR_PAGE);
+    }
+    return sorted;
+  }
+
+  /**
+   * The live entries of liveAt(revision, { …, order: 'revision' }) as positions in the file, for reading them
+   * elsewhere with `atLocators` — e.g. on another thread, from another MvccView of the same file.
+   */
+  liveLocators(revision: bigint | undefined, o: { key?: Buffer; rangeEnd?: Buffer } = {}): Float64Array {
+    return this.fileOrderLocators(this.resolveRevision(revision), o.key, o.key ? o.rangeEnd : undefined);
+  }
+
+  /** The key-values (with values) at locators[from, to) of `liveLocators` of a view of the same file. */
+  *atLocators(locators: Float64Array, from = 0, to = locators.length): IterableIterator<KeyValue> {
+    for (let j = from; j < to; j++) {
+      const loc = locators[j]!;
+      if (!Number.isSafeInteger(loc) || loc < 0)
+        throw this.db.corrupt(`entry locator ${loc} is not one of this file`);
+      yield this.kvAtLocator(loc, true);
+    }
+  }
+
   /**
    * Streams every live key at a revision (with values unless keysOnly), without holding all values in
    * memory: one pass collects the latest revision of each key, then entries are read one at a time.
@@ -441,27 +489,8 @@ export class MvccView {
     const scratch = o.transient ? { buf: Buffer.allocUnsafe(1 << 20) } : undefined;
     const withValue = !o.keysOnly;
     if (o.order === 'revision') {
-      const pageOrder = new Map<number, number>();
-      const latest = this.latestLocatorsByBytes(rev, o.key, o.key ? o.rangeEnd : undefined, pageOrder);
-      // File order: by the page's position in the tree walk, then by element; computed once per entry and
-      // sorted as numbers, then turned back into locators.
-      const pages: number[] = [];
-      for (const [pgid, at] of pageOrder) pages[at] = pgid;
-      const ords = new Float64Array(latest.size);
-      let n = 0;
-      for (let j = 0; j < latest.size; j++) {
-        const l = latest.valueAt(j);
-        if (l % 2 !== 0) continue;
-        const loc = l / 2;
-        const pgid = Math.floor(loc / LOCATOR_PAGE);
-        ords[n++] = pageOrder.get(pgid)! * LOCATOR_PAGE + (loc - pgid * LOCATOR_PAGE);
-      }
-      const sorted = ords.subarray(0, n).sort();
-      for (let j = 0; j < n; j++) {
-        const ord = sorted[j]!;
-        const at = Math.floor(ord / LOCATOR_PAGE);
-        yield this.kvAtLocator(pages[at]! * LOCATOR_PAGE + (ord - at * LOCATOR_PAGE), withValue, scratch);
-      }
+      const locs = this.fileOrderLocators(rev, o.key, o.key ? o.rangeEnd : undefined);
+      for (let j = 0; j < locs.length; j++) yield this.kvAtLocator(locs[j]!, withValue, scratch);
       return;
     }
     const { keys, latest } = this.sortedLive(rev, o.key, o.key ? o.rangeEnd : undefined);

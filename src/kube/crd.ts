@@ -6,6 +6,7 @@
  * regroups the webhook conversion settings.
  */
 import type { JsonObject, JsonValue } from './render-proto.js';
+import { orderedKeys, orderedObject } from '../util/json.js';
 
 export const CRD_V1BETA1 = 'apiextensions.k8s.io/v1beta1';
 export const CRD_V1 = 'apiextensions.k8s.io/v1';
@@ -23,9 +24,11 @@ function arr(v: JsonValue | undefined): JsonValue[] | undefined {
 function clone<T extends JsonValue>(v: T): T {
   if (Array.isArray(v)) return v.map(clone) as T;
   if (v && typeof v === 'object') {
-    const out: JsonObject = {};
-    for (const [k, x] of Object.entries(v)) out[k] = clone(x);
-    return out as T;
+    const keys = orderedKeys(v);
+    return orderedObject(
+      keys,
+      keys.map((k) => clone(v[k]!)),
+    ) as T;
   }
   return v;
 }

@@ -4,10 +4,18 @@
  * JSON-storage clusters) and CBOR (`d9 d9 f7`, custom resources with CBORServingAndStorage). Objects keep
  * their stored apiVersion and get no defaulting, except CRDs, which are stored as v1beta1 and printed as
  * v1. `metadata.resourceVersion` is the record's mod_revision.
+ *
+ * Key order is the apiserver's (checked against kube-apiserver by test/integration/kube): struct fields in Go
+ * order; map keys sorted as Go sorts them, by their UTF-8 bytes ("10" < "2" < "__proto__" < "b", U+E000 before
+ * U+1F600); custom resources (map[string]interface{} in the apiserver) sorted so at every level, whatever the
+ * stored order; raw JSON (RawExtension, FieldsV1, apiextensions JSON) in its written order. Objects whose keys
+ * JavaScript would reorder (integer-like keys) carry their order (util/json.ts orderedObject) and print in it
+ * with stringifyJson; `__proto__` is an ordinary key.
  */
 import { CorruptInputError } from '../util/errors.js';
 import { CRD_V1, CRD_V1_TYPE, CRD_V1BETA1, crdV1beta1ToV1 } from './crd.js';
-import { parseCbor, parseLosslessJson } from './json-value.js';
+import { parseCbor, parseLosslessJson, sortedMaps } from './json-value.js';
+import { goStringCompare, orderedObject } from '../util/json.js';
 import { nextRecord, WIRE_VARINT, type RawRecord } from './protowire.js';
 import { canonicalQuantity } from './quantity.js';
 import { JsonRenderer } from './render-json.js';
@@ -224,16 +232,17 @@ export function setMetadataField(
         j--;
       }
     } else {
-      while (j >= 0 && keys[j]! > k) {
+      while (j >= 0 && goStringCompare(keys[j]!, k) > 0) {
         keys[j + 1] = keys[j]!;
         j--;
       }
     }
     keys[j + 1] = k;
   }
-  const sorted: JsonObject = {};
-  for (const k of keys) sorted[k] = meta[k]!;
-  obj.metadata = sorted;
+  obj.metadata = orderedObject(
+    keys,
+    keys.map((k) => meta[k]!),
+  );
 }
 
 function asObj(v: JsonValue | undefined): JsonObject | undefined {
@@ -394,6 +403,21 @@ function mayHoldQuantity(schema: KubeSchema, name: string): boolean {
   return result;
 }
 
+/** The schema's kind of a TypeMeta (cached on its envelope entry). */
+function kindOf(
+  schema: KubeSchema,
+  typeMeta: TypeMeta,
+  entry: TypeMetaEntry | undefined,
+): KindDef | undefined {
+  if (entry && entry.schema === schema) return entry.kindDef;
+  const kindDef = schema.kind(typeMeta.apiVersion, typeMeta.kind);
+  if (entry) {
+    entry.schema = schema;
+    entry.kindDef = kindDef;
+  }
+  return kindDef;
+}
+
 export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObject {
   const schema = opts.schema ?? kubeSchema();
   const where = opts.key;
@@ -403,15 +427,7 @@ export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObj
   if (enc === 'protobuf') {
     const buf = asBuffer(value);
     const { typeMeta, rawStart, rawEnd, entry } = readEnvelope(buf, where);
-    let kindDef: KindDef | undefined;
-    if (entry && entry.schema === schema) kindDef = entry.kindDef;
-    else {
-      kindDef = schema.kind(typeMeta.apiVersion, typeMeta.kind);
-      if (entry) {
-        entry.schema = schema;
-        entry.kindDef = kindDef;
-      }
-    }
+    const kindDef = kindOf(schema, typeMeta, entry);
     const r = new ProtoRenderer(ctx);
     let object: JsonObject = { kind: typeMeta.kind, apiVersion: typeMeta.apiVersion };
     const known = kindDef && structPlan(schema, kindDef.type) ? kindDef : undefined;
@@ -493,6 +509,10 @@ export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObj
       if (mayHoldQuantity(schema, typeName)) canonicalizeQuantities(schema, parseTypeExpr(typeName), object);
       readTimeFixups(object, { apiVersion: storedApiVersion, kind });
       object = new JsonRenderer(ctx).struct(typeName, object, '');
+    } else {
+      // Custom resources (and unknown types): kube-apiserver serves them from map[string]interface{}, every
+      // level sorted as Go sorts map keys, whatever the stored order.
+      object = sortedMaps(object) as JsonObject;
     }
     if (resourceVersion !== undefined)
       setMetadataField(object, 'resourceVersion', resourceVersion, schema, typed);

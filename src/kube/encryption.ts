@@ -144,6 +144,15 @@ function aesAlgo(mode: 'cbc' | 'gcm', key: Buffer): string {
   return `aes-${key.length * 8}-${mode}`;
 }
 
+function parsesAsJson(b: Buffer): boolean {
+  try {
+    JSON.parse(b.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function tryKey(key: EncryptionKey, data: Buffer, etcdKey: string): Buffer {
   switch (key.provider) {
     case 'aescbc': {
@@ -152,8 +161,10 @@ function tryKey(key: EncryptionKey, data: Buffer, etcdKey: string): Buffer {
       const d = createDecipheriv(aesAlgo('cbc', key.secret), key.secret, data.subarray(0, 16));
       const plain = Buffer.concat([d.update(data.subarray(16)), d.final()]);
       // CBC is unauthenticated: a wrong key passes the padding check about once in 256 tries. A real
-      // plaintext is a storage value (protobuf, JSON or CBOR); anything else means the key is wrong.
-      if (storageEncoding(plain) === 'other' || storageEncoding(plain) === 'encrypted') {
+      // plaintext is a storage value (protobuf, JSON or CBOR); anything else means the key is wrong. JSON's
+      // mark is one `{` (after any whitespace), which random bytes show about once in 250: it must parse too.
+      const enc = storageEncoding(plain);
+      if (enc === 'other' || enc === 'encrypted' || (enc === 'json' && !parsesAsJson(plain))) {
         throw new Error('decrypts to bytes that are not a Kubernetes storage value');
       }
       return plain;

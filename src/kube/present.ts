@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../util/errors.js';
 import { toGoYaml } from './go-yaml.js';
-import { stringifyJson } from '../util/json.js';
+import { goStringCompare, orderedObject, stringifyJson } from '../util/json.js';
 import type { JsonObject, JsonValue } from './render-proto.js';
 import type { ResourceInfo } from './resources.js';
 
@@ -15,13 +15,15 @@ function asObj(v: JsonValue | undefined): JsonObject | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
 }
 
-/** Keys sorted at every level, as kubectl prints (unstructured maps). */
+/** Keys sorted at every level as Go sorts map keys (UTF-8 bytes), as kubectl prints (unstructured maps). */
 export function sortKeys(v: JsonValue): JsonValue {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === 'object') {
-    const out: JsonObject = {};
-    for (const k of Object.keys(v).sort()) out[k] = sortKeys(v[k]!);
-    return out;
+    const keys = Object.keys(v).sort(goStringCompare);
+    return orderedObject(
+      keys,
+      keys.map((k) => sortKeys(v[k]!)),
+    );
   }
   return v;
 }

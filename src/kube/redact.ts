@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { JsonObject, JsonValue } from './render-proto.js';
+import { orderedKeys, orderedObject, stringifyJson } from '../util/json.js';
+import { parseLosslessJson } from './json-value.js';
 
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -14,12 +16,15 @@ export function redactedMarker(bytes: Buffer): string {
 
 function redactMap(m: JsonValue | undefined, base64: boolean): JsonValue | undefined {
   if (!m || typeof m !== 'object' || Array.isArray(m)) return m;
-  const out: JsonObject = {};
-  for (const [k, v] of Object.entries(m)) {
-    const text = typeof v === 'string' ? v : JSON.stringify(v);
-    out[k] = redactedMarker(base64 ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8'));
-  }
-  return out;
+  const keys = orderedKeys(m);
+  return orderedObject(
+    keys,
+    keys.map((k) => {
+      const v = m[k];
+      const text = typeof v === 'string' ? v : JSON.stringify(v);
+      return redactedMarker(base64 ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8'));
+    }),
+  );
 }
 
 function isSecret(o: JsonObject): boolean {
@@ -43,8 +48,10 @@ export function redactSecret(obj: JsonObject): JsonObject {
     if (ann && typeof ann === 'object' && !Array.isArray(ann) && typeof ann[LAST_APPLIED] === 'string') {
       let replaced: string;
       try {
-        const applied = JSON.parse(ann[LAST_APPLIED]) as JsonObject;
-        replaced = JSON.stringify(redactSecretBody(applied)) + (ann[LAST_APPLIED].endsWith('\n') ? '\n' : '');
+        // Read and printed keeping the annotation's key order and 64-bit integers.
+        const applied = parseLosslessJson(ann[LAST_APPLIED]) as JsonObject;
+        replaced =
+          stringifyJson(redactSecretBody(applied), 0) + (ann[LAST_APPLIED].endsWith('\n') ? '\n' : '');
       } catch {
         replaced = redactedMarker(Buffer.from(ann[LAST_APPLIED], 'utf8'));
       }

@@ -7,6 +7,7 @@
 import type { JsonObject, JsonValue, RenderContext, StructPlan } from './render-proto.js';
 import { isEmpty, ProtoRenderer, structPlan } from './render-proto.js';
 import type { KubeSchema, TypeExpr } from './schema.js';
+import { goStringCompare, orderedKeys, orderedObject, setKey } from '../util/json.js';
 
 /** Every JSON name a struct's fields use (inline types expanded), and whether one appears twice. */
 function names(schema: KubeSchema, plan: StructPlan): Set<string> {
@@ -64,13 +65,15 @@ export class JsonRenderer {
         });
       case 'map': {
         if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-        const out: JsonObject = {};
-        for (const k of Object.keys(v).sort()) {
+        // Go prints map keys sorted by their UTF-8 bytes.
+        const keys = orderedKeys(v).sort(goStringCompare);
+        const vals: JsonValue[] = [];
+        for (const k of keys) {
           this.segs[this.plen++] = `.${k}`;
-          out[k] = this.value(expr.elem, v[k]);
+          vals.push(this.value(expr.elem, v[k]));
           this.plen--;
         }
-        return out;
+        return orderedObject(keys, vals);
       }
       case 'ref': {
         if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
@@ -102,7 +105,7 @@ export class JsonRenderer {
     }
     for (const k of Object.keys(input)) {
       if (known.has(k)) continue;
-      out[k] = input[k]!;
+      setKey(out, k, input[k]!);
       let path = '';
       for (let i = 0; i < this.plen; i++) path += this.segs[i]!;
       this.ctx.unknown.push({ path: `${path}.${k}`, num: 0, wire: -1, value: 'json' });

@@ -24,6 +24,7 @@ import {
 } from './protowire.js';
 import type { KubeSchema, TypeExpr } from './schema.js';
 import { asBuffer, utf8Text } from './text.js';
+import { goStringCompare, orderedObject } from '../util/json.js';
 
 /** A JSON value as Go would print it; int64 beyond 2^53 as bigint. */
 export type JsonValue =
@@ -748,19 +749,18 @@ export class ProtoRenderer {
         v = this.one(c, vw, vp, vl);
         this.plen--;
       } else v = this.one(c, vw, vp, vl);
-      if (sorted && keys.length > 0 && !(keys[keys.length - 1]! < key)) sorted = false;
+      if (sorted && keys.length > 0 && goStringCompare(keys[keys.length - 1]!, key) >= 0) sorted = false;
       keys.push(key);
       vals.push(v);
     }
-    const obj: JsonObject = {};
-    if (sorted) {
-      for (let i = 0; i < keys.length; i++) obj[keys[i]!] = vals[i]!;
-    } else {
-      const order = keys.map((_, i) => i);
-      order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
-      for (const i of order) obj[keys[i]!] = vals[i]!;
-    }
-    return obj;
+    // Go prints map keys sorted by their UTF-8 bytes; a repeated key keeps its last value.
+    if (sorted) return orderedObject(keys, vals);
+    const order = keys.map((_, i) => i);
+    order.sort((a, b) => goStringCompare(keys[a]!, keys[b]!) || a - b);
+    return orderedObject(
+      order.map((i) => keys[i]!),
+      order.map((i) => vals[i]!),
+    );
   }
 
   /** A scalar from one record; a record of another wire type gives the zero value (bytes: its payload). */

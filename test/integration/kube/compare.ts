@@ -6,6 +6,7 @@
 import { parseLosslessJson } from '../../../src/kube/json-value.js';
 import type { JsonObject, JsonValue } from '../../../src/kube/render-proto.js';
 import { ResourceMap } from '../../../src/kube/resources.js';
+import { orderedKeys } from '../../../src/util/json.js';
 
 export interface Kv {
   key: string;
@@ -31,7 +32,11 @@ export interface Coverage {
   missing: string[];
 }
 
-/** The first path at which two JSON values differ, or undefined when equal. */
+/**
+ * The first path at which two JSON values differ, or undefined when equal. Objects must also list their keys
+ * in the same order (as printed: parseLosslessJson keeps a text's order), except at the top, where kubectl's
+ * kind and apiVersion are filled in.
+ */
 export function firstDifference(
   a: JsonValue | undefined,
   b: JsonValue | undefined,
@@ -53,6 +58,11 @@ export function firstDifference(
   }
   const ao = a as JsonObject;
   const bo = b as JsonObject;
+  const top = (k: string): boolean => path !== '' || (k !== 'kind' && k !== 'apiVersion');
+  const ka = orderedKeys(ao).filter(top);
+  const kb = orderedKeys(bo).filter(top);
+  if (ka.length === kb.length && ka.some((k, i) => k !== kb[i]))
+    return `${path}{key order: ${ka.join(',')} vs ${kb.join(',')}}`.slice(0, 300);
   for (const k of new Set([...Object.keys(ao), ...Object.keys(bo)])) {
     const d = firstDifference(ao[k], bo[k], `${path}.${k}`);
     if (d) return d;

@@ -110,9 +110,9 @@ kind: ConfigMap
 metadata:
   name: settings
   namespace: corpus
-  labels: {app: web, tier: frontend}
+  labels: {app: web, tier: frontend, "10": ten, "2": two}
   annotations: {big: "${big}", note: "ünïcödé ✓ <&>"}
-data: {mode: blue, "empty": ""}
+data: {mode: blue, "empty": "", "10": ten, "2": two, "__proto__": proto}
 binaryData: {blob: ${b64(binary)}}
 ---
 apiVersion: v1
@@ -718,7 +718,7 @@ spec: {size: S}
 apiVersion: corpus.example.com/v1
 kind: Gadget
 metadata: {name: g1}
-anything: {goes: here, n: -12}
+anything: {goes: here, n: -12, b: {"10": 1, "2": 2, "__proto__": {q: 1}, a: 3}, "\ue000": 1, "\u{1F600}": 2}
 `;
 
 export const APISERVICE_YAML = `

@@ -24,6 +24,11 @@ let rev2 = 0n;
 const live = new Map<string, string>();
 
 const MULTI_DATA = {
+  // Integer-like keys sort as text in kubectl's JSON ("10" < "2") and naturally in its YAML ("2" < "10");
+  // `__proto__` is an ordinary key (computed here so that the literal does not set the prototype).
+  '10': 'ten',
+  '2': 'two',
+  ['__proto__']: 'proto',
   'config.yaml': 'a: 1\nb:\n- x\n- "y"\n',
   'script.sh': '#!/bin/sh\necho "hi"  # greet\n',
   flag: 'true',

@@ -150,6 +150,26 @@ test('aescbc with a wrong key never passes as decrypted, even when the padding h
     `kind: EncryptionConfiguration\nresources:\n- resources: [secrets]\n  providers:\n  - aescbc: {keys: [{name: c1, secret: ${randomBytes(32).toString('base64')}}]}\n`,
     'wrong.yaml',
   );
-  // About 1 in 256 wrong-key decryptions has valid PKCS#7 padding; 2,000 tries hit that several times.
+  // About 1 in 256 wrong-key decryptions has valid PKCS#7 padding; 2,000 tries hit that several times, and
+  // about one run in 30 also hits a plaintext that starts like JSON (whitespace, then `{`).
   for (let i = 0; i < 2000; i++) assert.equal(decryptValue(cbc(), key, wrong).ok, false);
+});
+
+test('aescbc: bytes that start like JSON but do not parse are a wrong key, not a decrypted value', () => {
+  const secret = randomBytes(32);
+  const config = EncryptionConfig.parse(
+    `kind: EncryptionConfiguration\nresources:\n- resources: [secrets]\n  providers:\n  - aescbc: {keys: [{name: c1, secret: ${secret.toString('base64')}}]}\n`,
+    'c1.yaml',
+  );
+  const seal = (p: Buffer) => {
+    const iv = randomBytes(16);
+    const c = createCipheriv('aes-256-cbc', secret, iv);
+    return Buffer.concat([Buffer.from('k8s:enc:aescbc:v1:c1:'), iv, c.update(p), c.final()]);
+  };
+  // What a wrong key yields now and then: whitespace and `{`, then noise.
+  const noise = Buffer.concat([Buffer.from(' \n{'), Buffer.from([0x9f, 0x00, 0xc3, 0x28, 0xff])]);
+  const r = decryptValue(seal(noise), key, config);
+  assert.equal(r.ok, false);
+  const good = decryptValue(seal(Buffer.from('{"kind":"Secret","apiVersion":"v1"}\n')), key, config);
+  assert.equal(good.ok, true);
 });
