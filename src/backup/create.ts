@@ -4,14 +4,11 @@
  * object is complete before the manifest is written; a failed upload is aborted; if the streaming member
  * dies, the next eligible member is tried.
  */
-import { promises as fs, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { PageNotKeptError } from '../bbolt/sparse.js';
 import { EtcdClient } from '../etcd-client/client.js';
 import { normaliseEndpoint, readTlsMaterial, type ConnectionConfig } from '../etcd-client/flags.js';
 import { dataKey, manifestKey, snapshotObjectName } from '../stores/layout.js';
 import type { Repository } from '../stores/repository.js';
-import { onCleanup } from '../util/cleanup.js';
 import { ConnectionError, LifeboatError, UsageError, VerificationError } from '../util/errors.js';
 import { hexId } from '../util/json.js';
 import { lifeboatVersion } from '../util/version.js';
@@ -22,6 +19,7 @@ import { inspectSnapshotFile, type SnapshotInspection } from './inspect.js';
 import { InspectionFailed, InspectionWorker, parallelInspection } from './inspect-worker.js';
 import { makeManifest, serializeManifest, type Artifact, type BackupManifest } from './manifest.js';
 import { rankMembers, type CandidateState, type Choice } from './select.js';
+import { openSpool } from './spool-file.js';
 import type { PlainDone, StoredDone } from './pipeline.js';
 import { PipelineThread } from './pipeline-worker.js';
 
@@ -156,55 +154,6 @@ interface StreamResult {
   memberHash?: EarlyMemberHash;
   /** Why there is no inspection (structureChecked: false). */
   skipReason?: string;
-}
-
-/** A private spool file for one stream, when the spool directory has room. */
-interface Spool {
-  path: string;
-  /** Open for writing; the pipeline thread writes the plain bytes to it. */
-  fd: number;
-  /** Why the structure check cannot run from this spool (set when a write failed). */
-  skipReason: string | undefined;
-  /** Closes and removes the spool (idempotent). */
-  remove: () => Promise<void>;
-}
-
-async function openSpool(
-  dir: string | undefined,
-  dbSize: bigint,
-  log: (l: string) => void,
-): Promise<Spool | { skipReason: string }> {
-  if (!dir) return { skipReason: 'no spool directory (--no-spool)' };
-  let free: bigint;
-  try {
-    const st = await fs.statfs(dir, { bigint: true });
-    free = st.bavail * st.bsize;
-  } catch (err) {
-    const reason = `spool directory ${dir} unusable (${(err as Error).message}); skipping the structure check`;
-    log(reason);
-    return { skipReason: reason };
-  }
-  if (free * 10n < dbSize * 11n) {
-    const reason = `spool directory ${dir} has ${free} bytes free, less than 1.1× the db size ${dbSize}; skipping the structure check`;
-    log(reason);
-    return { skipReason: reason };
-  }
-  const sub = await fs.mkdtemp(join(dir, 'lifeboat-spool-'));
-  const path = join(sub, 'snapshot.db');
-  const unregister = onCleanup(() => rmSync(sub, { recursive: true, force: true }));
-  const handle = await fs.open(path, 'wx', 0o600);
-  let removed: Promise<void> | undefined;
-  return {
-    path,
-    fd: handle.fd,
-    skipReason: undefined,
-    remove: () =>
-      (removed ??= (async () => {
-        await handle.close().catch(() => undefined);
-        await fs.rm(sub, { recursive: true, force: true });
-        unregister();
-      })()),
-  };
 }
 
 async function streamFrom(
