@@ -16,7 +16,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { stringifyJson } from '../util/json.js';
-import { decodeObject } from './decode.js';
+import { decodeObject, decodeObjectText } from './decode.js';
 import type { UnknownField } from './render-proto.js';
 
 export interface StoredObject {
@@ -71,7 +71,12 @@ export function decodeJsonText(
   modRevision: bigint | undefined,
   indent: number,
 ): { json: string; unknownFields: UnknownField[] } {
-  const d = decodeObject(value, modRevision === undefined ? { key } : { key, modRevision });
+  const opts = modRevision === undefined ? { key } : { key, modRevision };
+  if (indent === 0) {
+    const text = decodeObjectText(value, opts);
+    if (text) return text;
+  }
+  const d = decodeObject(value, opts);
   return { json: stringifyJson(d.object, indent), unknownFields: d.unknownFields };
 }
 

@@ -27,6 +27,7 @@ import {
   type RenderContext,
   type UnknownField,
 } from './render-proto.js';
+import { ProtoTextRenderer } from './render-text.js';
 import { asBuffer, utf8Text } from './text.js';
 import { kubeSchema, parseTypeExpr, type KindDef, type KubeSchema, type TypeExpr } from './schema.js';
 
@@ -535,6 +536,41 @@ export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObj
     );
   }
   throw new NotAnObjectError(where, 'not a Kubernetes object (expected k8s\\0 protobuf, JSON or CBOR)');
+}
+
+/**
+ * The compact JSON text of a protobuf-stored object of a known type — exactly
+ * `stringifyJson(decodeObject(value, opts).object, 0)`, with the same unknown-field reports — printed
+ * without building the object (render-text.ts: about twice as fast). Undefined when only decodeObject can
+ * print it: JSON and CBOR values, types the schema lacks, kinds with read-time fixups, the rare shapes
+ * render-text leaves to the object path, and values it cannot read (decodeObject then says what is wrong).
+ */
+export function decodeObjectText(
+  value: Uint8Array,
+  opts: DecodeOptions,
+): { json: string; unknownFields: UnknownField[] } | undefined {
+  if (storageEncoding(value) !== 'protobuf') return undefined;
+  const schema = opts.schema ?? kubeSchema();
+  const where = opts.key;
+  const buf = asBuffer(value);
+  try {
+    const { typeMeta, rawStart, rawEnd, entry } = readEnvelope(buf, where);
+    const kindDef = kindOf(schema, typeMeta, entry);
+    if (!kindDef || FIXUP_KINDS.has(typeMeta.kind)) return undefined;
+    const ctx: RenderContext = { schema, where, unknown: [] };
+    const json = new ProtoTextRenderer(ctx).objectText(
+      kindDef.type,
+      typeMeta.kind,
+      typeMeta.apiVersion,
+      buf,
+      opts.modRevision?.toString(),
+      rawStart,
+      rawEnd,
+    );
+    return { json, unknownFields: ctx.unknown };
+  } catch {
+    return undefined;
+  }
 }
 
 export { CRD_V1 };

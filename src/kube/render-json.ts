@@ -5,36 +5,9 @@
  * plans as the protobuf renderer (render-proto.ts).
  */
 import type { JsonObject, JsonValue, RenderContext, StructPlan } from './render-proto.js';
-import { isEmpty, ProtoRenderer, structPlan } from './render-proto.js';
+import { isEmpty, planNames, ProtoRenderer, structPlan } from './render-proto.js';
 import type { KubeSchema, TypeExpr } from './schema.js';
 import { goStringCompare, orderedKeys, orderedObject, setKey } from '../util/json.js';
-
-/** Every JSON name a struct's fields use (inline types expanded), and whether one appears twice. */
-function names(schema: KubeSchema, plan: StructPlan): Set<string> {
-  if (plan.names) return plan.names;
-  const set = new Set<string>();
-  let unique = true;
-  let takesAll = false;
-  const add = (p: StructPlan, depth: number): void => {
-    for (const f of p.fields) {
-      if (!f.inline) {
-        if (set.has(f.json)) unique = false;
-        set.add(f.json);
-        continue;
-      }
-      const inner = f.expr.t === 'ptr' ? f.expr.elem : f.expr;
-      if (inner.t !== 'ref' || depth > 16) continue;
-      const ip = structPlan(schema, inner.name);
-      if (ip) add(ip, depth + 1);
-      else if (!schema.type(inner.name)) takesAll = true;
-    }
-  };
-  add(plan, 0);
-  plan.namesUnique = unique;
-  plan.takesAll = takesAll;
-  plan.names = set;
-  return set;
-}
 
 export class JsonRenderer {
   private readonly proto: ProtoRenderer;
@@ -96,7 +69,7 @@ export class JsonRenderer {
   private renderStruct(plan: StructPlan, input: JsonObject): JsonObject {
     const out: JsonObject = {};
     const matched = this.fill(plan, input, out, 0);
-    const known = names(this.schema, plan);
+    const known = planNames(this.schema, plan);
     if (plan.takesAll) return out;
     if (plan.namesUnique) {
       let n = 0;

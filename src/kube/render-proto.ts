@@ -51,23 +51,23 @@ export interface RenderContext {
 // ---------------------------------------------------------------------------------------------------------
 // Plans
 
-const OP_STRING = 0;
-const OP_BYTES = 1;
-const OP_BOOL = 2;
+export const OP_STRING = 0;
+export const OP_BYTES = 1;
+export const OP_BOOL = 2;
 const OP_INT32 = 3;
 const OP_UINT32 = 4;
 const OP_INT64 = 5;
 const OP_UINT64 = 6;
-const OP_FLOAT64 = 7;
-const OP_FLOAT32 = 8;
+export const OP_FLOAT64 = 7;
+export const OP_FLOAT32 = 8;
 /** `any`, unknown scalar names and maps reached without a field (Go prints null). */
-const OP_NULL = 9;
-const OP_STRUCT = 10;
-const OP_SPECIAL = 11;
+export const OP_NULL = 9;
+export const OP_STRUCT = 10;
+export const OP_SPECIAL = 11;
 /** A type name the schema does not have. */
-const OP_MISSING = 12;
+export const OP_MISSING = 12;
 /** A named slice carried as a wrapper message whose field 1 holds the items (map values such as ExtraValue). */
-const OP_WRAPPED = 13;
+export const OP_WRAPPED = 13;
 
 const SCALAR_OPS: Record<string, number> = {
   string: OP_STRING,
@@ -81,16 +81,16 @@ const SCALAR_OPS: Record<string, number> = {
   float32: OP_FLOAT32,
 };
 
-const SP_TIME = 0;
-const SP_MICROTIME = 1;
-const SP_DURATION = 2;
-const SP_QUANTITY = 3;
-const SP_INTORSTRING = 4;
-const SP_RAWJSON = 5;
-const SP_PROPS_OR_BOOL = 6;
-const SP_PROPS_OR_ARRAY = 7;
-const SP_PROPS_OR_STRINGS = 8;
-const SP_OTHER = 9;
+export const SP_TIME = 0;
+export const SP_MICROTIME = 1;
+export const SP_DURATION = 2;
+export const SP_QUANTITY = 3;
+export const SP_INTORSTRING = 4;
+export const SP_RAWJSON = 5;
+export const SP_PROPS_OR_BOOL = 6;
+export const SP_PROPS_OR_ARRAY = 7;
+export const SP_PROPS_OR_STRINGS = 8;
+export const SP_OTHER = 9;
 
 const SPECIALS: Record<string, number> = {
   Time: SP_TIME,
@@ -107,7 +107,7 @@ const SPECIALS: Record<string, number> = {
 };
 
 /** How one value of a type is read from one wire record. */
-interface Codec {
+export interface Codec {
   op: number;
   /** Type name (OP_STRUCT, OP_SPECIAL, OP_MISSING). */
   name: string;
@@ -125,19 +125,19 @@ interface Codec {
   zeroJson: string | undefined;
 }
 
-const FIELD_SINGLE = 0;
-const FIELD_REPEATED = 1;
-const FIELD_MAP = 2;
+export const FIELD_SINGLE = 0;
+export const FIELD_REPEATED = 1;
+export const FIELD_MAP = 2;
 
-const ABSENT_SKIP = 0;
-const ABSENT_CONST = 1;
-const ABSENT_ZERO = 2;
+export const ABSENT_SKIP = 0;
+export const ABSENT_CONST = 1;
+export const ABSENT_ZERO = 2;
 
-const EMPTY_SCALAR = 0;
-const EMPTY_PTR = 1;
-const EMPTY_SLICE = 2;
-const EMPTY_MAP = 3;
-const EMPTY_NEVER = 4;
+export const EMPTY_SCALAR = 0;
+export const EMPTY_PTR = 1;
+export const EMPTY_SLICE = 2;
+export const EMPTY_MAP = 3;
+export const EMPTY_NEVER = 4;
 
 /** What a field's Go zero value is: a constant (scalars, nil), or a codec's zero struct (cloned). */
 interface ZeroSpec {
@@ -169,6 +169,8 @@ export interface FieldPlan {
   absentZero: ZeroSpec;
   /** ObjectMeta under `metadata`: where metadata.resourceVersion is set from the record's revision. */
   isMetadata: boolean;
+  /** `"json":` as UTF-8, made on first use by render-text.ts. */
+  keyJson: Buffer | undefined;
 }
 
 export interface StructPlan {
@@ -377,6 +379,7 @@ export function structPlan(schema: KubeSchema, name: string): StructPlan | undef
       absent,
       absentZero,
       isMetadata: json === 'metadata' && codec.op === OP_STRUCT && codec.name === OBJECT_META,
+      keyJson: undefined,
     });
   }
   const plan: StructPlan = {
@@ -394,7 +397,37 @@ export function structPlan(schema: KubeSchema, name: string): StructPlan | undef
   return plan;
 }
 
-function planOf(schema: KubeSchema, codec: Codec): StructPlan {
+/**
+ * Every JSON name a struct's fields use (inline types expanded); sets the plan's namesUnique (no name twice)
+ * and takesAll (an inline type the schema lacks takes every key). Cached on the plan.
+ */
+export function planNames(schema: KubeSchema, plan: StructPlan): Set<string> {
+  if (plan.names) return plan.names;
+  const set = new Set<string>();
+  let unique = true;
+  let takesAll = false;
+  const add = (p: StructPlan, depth: number): void => {
+    for (const f of p.fields) {
+      if (!f.inline) {
+        if (set.has(f.json)) unique = false;
+        set.add(f.json);
+        continue;
+      }
+      const inner = f.expr.t === 'ptr' ? f.expr.elem : f.expr;
+      if (inner.t !== 'ref' || depth > 16) continue;
+      const ip = structPlan(schema, inner.name);
+      if (ip) add(ip, depth + 1);
+      else if (!schema.type(inner.name)) takesAll = true;
+    }
+  };
+  add(plan, 0);
+  plan.namesUnique = unique;
+  plan.takesAll = takesAll;
+  plan.names = set;
+  return set;
+}
+
+export function planOf(schema: KubeSchema, codec: Codec): StructPlan {
   return (codec.plan ??= structPlan(schema, codec.name)!);
 }
 
@@ -411,7 +444,7 @@ function bigintSafe(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v;
 }
 
-function isEmptyKind(kind: number, value: JsonValue): boolean {
+export function isEmptyKind(kind: number, value: JsonValue): boolean {
   switch (kind) {
     case EMPTY_SCALAR:
       return value === null || value === false || value === 0 || value === 0n || value === '';
@@ -451,21 +484,26 @@ function reserve(n: number): void {
   S = bigger;
 }
 
+/** The scratch stack as it is now (a deeper scan may replace it: read it again after one). */
+export function stack(): Int32Array {
+  return S;
+}
+
 const EMPTY = Buffer.alloc(0);
 
 /** Renders protobuf messages of one storage value (`buf`) through the schema. */
 export class ProtoRenderer {
-  private buf: Buffer = EMPTY;
-  private readonly where: string;
-  private readonly schema: KubeSchema;
-  private readonly unknown: UnknownField[];
-  private readonly rec: RawRecord = { num: 0, wire: 0, pos: 0, len: 0 };
+  protected buf: Buffer = EMPTY;
+  protected readonly where: string;
+  protected readonly schema: KubeSchema;
+  protected readonly unknown: UnknownField[];
+  protected readonly rec: RawRecord = { num: 0, wire: 0, pos: 0, len: 0 };
   /** The JSON path below the message being decoded: `.field`/`.key` strings and item indexes. */
-  private readonly segs: (string | number)[] = [];
-  private plen = 0;
-  private depth = 0;
-  private rv: string | undefined;
-  private rvArmed = false;
+  protected readonly segs: (string | number)[] = [];
+  protected plen = 0;
+  protected depth = 0;
+  protected rv: string | undefined;
+  protected rvArmed = false;
   /** Whether the resourceVersion given to `message` was placed. */
   rvPlaced = false;
 
@@ -491,6 +529,20 @@ export class ProtoRenderer {
   ): JsonObject {
     const plan = structPlan(this.schema, name);
     if (!plan) throw new Error(`internal: ${name} is not a struct type of the schema`);
+    return this.within(plan, bytes, resourceVersion, path, () => this.build(plan, start, end, out));
+  }
+
+  /**
+   * Runs `render` on `bytes` as a message of `plan` from the top (the JSON path `path`, `resourceVersion` to
+   * place), then leaves the scratch stack and the buffer as they were.
+   */
+  protected within<T>(
+    plan: StructPlan,
+    bytes: Uint8Array,
+    resourceVersion: string | undefined,
+    path: string,
+    render: () => T,
+  ): T {
     const saved = sp;
     const savedBuf = this.buf;
     this.buf = asBuffer(bytes);
@@ -498,10 +550,10 @@ export class ProtoRenderer {
     this.plen = 0;
     if (path) this.push(path);
     this.rv = resourceVersion;
-    this.rvArmed = resourceVersion !== undefined && name === OBJECT_META;
+    this.rvArmed = resourceVersion !== undefined && plan.name === OBJECT_META;
     this.rvPlaced = false;
     try {
-      return this.build(plan, start, end, out);
+      return render();
     } finally {
       sp = saved;
       if (sp === 0) {
@@ -542,7 +594,7 @@ export class ProtoRenderer {
     return z.codec ? cloneJson(this.codecZero(z.codec)) : z.value;
   }
 
-  private codecZero(c: Codec): JsonValue {
+  protected codecZero(c: Codec): JsonValue {
     if (c.zero === undefined) {
       // Decoding no bytes never reads the buffer, reports nothing and cannot fail.
       const saved = this.plen;
@@ -552,7 +604,7 @@ export class ProtoRenderer {
     return c.zero;
   }
 
-  private codecZeroJson(c: Codec): string {
+  protected codecZeroJson(c: Codec): string {
     return (c.zeroJson ??= JSON.stringify(this.codecZero(c), bigintSafe));
   }
 
@@ -565,11 +617,11 @@ export class ProtoRenderer {
     return s;
   }
 
-  private push(seg: string | number): void {
+  protected push(seg: string | number): void {
     this.segs[this.plen++] = seg;
   }
 
-  private report(num: number, wire: number, value: string, root = ''): void {
+  protected report(num: number, wire: number, value: string, root = ''): void {
     this.unknown.push({ path: this.pathString() || root, num, wire, value });
   }
 
@@ -578,7 +630,7 @@ export class ProtoRenderer {
   }
 
   /** Scans the records of [pos, end) onto the scratch stack; returns the base of this message's area. */
-  private scan(plan: StructPlan, pos: number, end: number): number {
+  protected scan(plan: StructPlan, pos: number, end: number): number {
     const ns = plan.nslots;
     const head = 2 * ns + 2;
     reserve(head + 16 * REC);
@@ -672,8 +724,13 @@ export class ProtoRenderer {
     return out;
   }
 
+  /** Frees the scratch stack from a message's base (the end of `scan`'s use). */
+  protected release(base: number): void {
+    sp = base;
+  }
+
   /** Reports a message's unknown records (list from `first`), grouped by field number in order of first use. */
-  private reportUnknown(first: number): void {
+  protected reportUnknown(first: number): void {
     const list: number[] = [];
     for (let u = first; u >= 0; u = S[u + 3]!) list.push(u);
     const numOf = (u: number): number => (S[u + 4]! >= 0 ? S[u + 4]! : hugeNums.get(u)!);
@@ -764,7 +821,7 @@ export class ProtoRenderer {
   }
 
   /** A scalar from one record; a record of another wire type gives the zero value (bytes: its payload). */
-  private scalar(op: number, wire: number, pos: number, len: number): JsonValue {
+  protected scalar(op: number, wire: number, pos: number, len: number): JsonValue {
     const buf = this.buf;
     switch (op) {
       case OP_STRING:
@@ -821,7 +878,7 @@ export class ProtoRenderer {
     }
   }
 
-  private special(c: Codec, pos: number, end: number): JsonValue {
+  protected special(c: Codec, pos: number, end: number): JsonValue {
     const buf = this.buf;
     const r = this.rec;
     // The last record of fields 1, 2 and 3 (wire type, position, length); every record of field 2.

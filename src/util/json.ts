@@ -30,6 +30,7 @@ type Ordered = { [KEY_ORDER]?: string[] } & Record<string, unknown>;
 
 /** Whether `k` is an array index, which JavaScript objects enumerate before every other key. */
 export function isIndexKey(k: string): boolean {
+  if (k.length === 0) return false;
   const c = k.charCodeAt(0);
   if (c < 0x30 || c > 0x39) return false;
   if (k.length > 10 || (c === 0x30 && k.length > 1)) return false;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hexId, lifeboatDoc, stringifyJson } from '../../../src/util/json.js';
+import { hexId, lifeboatDoc, stringifyJson, isIndexKey, orderedObject } from '../../../src/util/json.js';
 
 test('stringifyJson prints int64 values digit-exact', () => {
   const lease = 7587862072423301636n; // above 2^53
@@ -32,4 +32,10 @@ test('hexId prints uint64 ids in hex without loss', () => {
 test('lifeboatDoc puts apiVersion and kind first', () => {
   assert.deepEqual(Object.keys(lifeboatDoc('Backup', { id: 'x' })), ['apiVersion', 'kind', 'id']);
   assert.equal(lifeboatDoc('Backup', {}).apiVersion, 'lifeboat/v1alpha1');
+});
+
+test('orderedObject keeps the empty key before integer-like keys when given so (it is not an array index)', () => {
+  assert.equal(isIndexKey(''), false);
+  assert.equal(isIndexKey('2'), true);
+  assert.equal(stringifyJson(orderedObject(['', '2', 'bad'], [1, 2, 3]), 0), '{"":1,"2":2,"bad":3}');
 });
