@@ -169,7 +169,7 @@ export interface FieldPlan {
   absentZero: ZeroSpec;
   /** ObjectMeta under `metadata`: where metadata.resourceVersion is set from the record's revision. */
   isMetadata: boolean;
-  /** `"json":` as UTF-8, made on first use by render-text.ts. */
+  /** `,"json":` as UTF-8, made on first use by render-text.ts. */
   keyJson: Buffer | undefined;
 }
 

@@ -30,6 +30,7 @@ import {
   OP_STRING,
   OP_STRUCT,
   OP_WRAPPED,
+  SP_MICROTIME,
   SP_RAWJSON,
   planNames,
   planOf,
@@ -265,8 +266,13 @@ export class ProtoTextRenderer extends ProtoRenderer {
 
   // --- structure -----------------------------------------------------------------------------------------
 
-  private writeKey(f: FieldPlan): void {
-    this.writeBytes((f.keyJson ??= Buffer.from(`${JSON.stringify(f.json)}:`)));
+  /** `,"json":` (without the comma for the first member). */
+  private writeKey(f: FieldPlan, first: boolean): void {
+    const k = (f.keyJson ??= Buffer.from(`,${JSON.stringify(f.json)}:`));
+    const o = this.room(k.length);
+    let p = this.p;
+    for (let i = first ? 1 : 0; i < k.length; i++) o[p++] = k[i]!;
+    this.p = p;
   }
 
   /** Whether the value text written from `from` is what Go's omitempty omits for a field of this kind. */
@@ -334,22 +340,20 @@ export class ProtoTextRenderer extends ProtoRenderer {
           }
           continue;
         }
-        if (!first) this.writeByte(COMMA);
+        this.writeKey(f, first);
         first = false;
-        this.writeKey(f);
         const from = this.p;
         this.writeValue(z);
-        if (this.omitted(f, from, mark, longMark)) first = wasFirst;
+        if ((f.omitempty || f.omitzero) && this.omitted(f, from, mark, longMark)) first = wasFirst;
         continue;
       }
       if (i === rvAt) {
         if (f.inline) continue;
-        if (!first) this.writeByte(COMMA);
+        this.writeKey(f, first);
         first = false;
-        this.writeKey(f);
         const from = this.p;
         this.writeString(this.rv!);
-        if (this.omitted(f, from, mark, longMark)) first = wasFirst;
+        if ((f.omitempty || f.omitzero) && this.omitted(f, from, mark, longMark)) first = wasFirst;
         continue;
       }
       const c = f.codec;
@@ -368,9 +372,8 @@ export class ProtoTextRenderer extends ProtoRenderer {
         const at = S[t + 1]!;
         first = this.members(ip, at, wire === WIRE_VARINT ? at : at + S[t + 2]!, first);
       } else {
-        if (!first) this.writeByte(COMMA);
+        this.writeKey(f, first);
         first = false;
-        this.writeKey(f);
         const from = this.p;
         if (f.mode === FIELD_SINGLE) {
           const S = stack();
@@ -378,7 +381,7 @@ export class ProtoTextRenderer extends ProtoRenderer {
           this.writeOne(c, S[t]!, S[t + 1]!, S[t + 2]!);
         } else if (f.mode === FIELD_REPEATED) this.repeatedText(c, head);
         else this.mapText(f, head);
-        if (this.omitted(f, from, mark, longMark)) first = wasFirst;
+        if ((f.omitempty || f.omitzero) && this.omitted(f, from, mark, longMark)) first = wasFirst;
       }
       this.rvArmed = false;
       if (track) this.plen--;
@@ -428,9 +431,18 @@ export class ProtoTextRenderer extends ProtoRenderer {
         this.members(planOf(this.schema, c), pos, pos + len, true);
         this.writeByte(0x7d);
         return;
-      case OP_SPECIAL:
+      case OP_SPECIAL: {
         if (c.special === SP_RAWJSON && this.writeRawJson(pos, pos + len)) return;
-        return this.writeValue(this.special(c, pos, pos + len));
+        const v = this.special(c, pos, pos + len);
+        // Times are printed by go-format.ts in ASCII characters that need no escape (durations may hold µ).
+        if (c.special <= SP_MICROTIME && typeof v === 'string') {
+          this.writeByte(Q);
+          this.writeAscii(v);
+          this.writeByte(Q);
+          return;
+        }
+        return this.writeValue(v);
+      }
       case OP_MISSING:
         if (len > 0) this.report(0, WIRE_BYTES, this.buf.toString('hex', pos, pos + len));
         return this.writeBytes(NULL_TEXT);
@@ -532,11 +544,14 @@ export class ProtoTextRenderer extends ProtoRenderer {
   }
 
   private mapText(f: FieldPlan, head: number): void {
-    const keys: string[] = [];
+    // Each entry's key and value records: wire, position, length of each (wire -1: absent).
     const recs: number[] = [];
-    let sorted = true;
     const buf = this.buf;
     const r = this.rec;
+    // String keys in strictly increasing byte order, all ASCII (most maps: labels, annotations, data): the
+    // keys print from their bytes, in the order stored. Else the keys are decoded, sorted as Go sorts them.
+    let inOrder = f.keyOp === OP_STRING;
+    let prev = -1;
     for (let t = head; t >= 0; t = stack()[t + 3]!) {
       let kw = -1;
       let kp = 0;
@@ -561,40 +576,74 @@ export class ProtoTextRenderer extends ProtoRenderer {
           }
         }
       }
-      const key = kw < 0 ? '' : String(this.scalar(f.keyOp, kw, kp, kl));
+      // A string key read from a varint record (or none) is "".
+      if (kw < 0 || kw === WIRE_VARINT) kl = 0;
+      if (inOrder) {
+        for (let k = kp; k < kp + kl; k++) if (buf[k]! >= 0x80) inOrder = false;
+        if (
+          prev >= 0 &&
+          compareBytes(buf, recs[prev + 1]!, recs[prev + 1]! + recs[prev + 2]!, kp, kp + kl) >= 0
+        )
+          inOrder = false;
+      }
+      prev = recs.length;
+      recs.push(kw, kp, kl, vw, vp, vl);
+    }
+    if (inOrder) return this.mapEntries(f, recs, undefined, undefined);
+    const keys: string[] = [];
+    let sorted = true;
+    for (let i = 0; i < recs.length; i += 6) {
+      const kw = recs[i]!;
+      const key = kw < 0 ? '' : String(this.scalar(f.keyOp, kw, recs[i + 1]!, recs[i + 2]!));
       if (sorted && keys.length > 0 && goStringCompare(keys[keys.length - 1]!, key) >= 0) sorted = false;
       keys.push(key);
-      recs.push(vw, vp, vl);
     }
-    const c = f.codec;
     // Go prints map keys sorted by their UTF-8 bytes; a repeated key keeps its last value at its place.
     let order: number[] | undefined;
     if (!sorted) {
       // The object path decodes values in record order: reports would come in another order here.
-      if (c.mayReport) throw new TextFallback('a map out of order');
+      if (f.codec.mayReport) throw new TextFallback('a map out of order');
       order = keys.map((_, i) => i);
       order.sort((a, b) => goStringCompare(keys[a]!, keys[b]!) || a - b);
     }
+    this.mapEntries(f, recs, keys, order);
+  }
+
+  /**
+   * Writes a map's entries (`recs`: six numbers each) in `order` (default: as stored), keys from `keys`, or
+   * from their bytes when `keys` is undefined (ASCII string keys).
+   */
+  private mapEntries(
+    f: FieldPlan,
+    recs: number[],
+    keys: string[] | undefined,
+    order: number[] | undefined,
+  ): void {
+    const c = f.codec;
     this.writeByte(0x7b);
-    const n = keys.length;
+    const n = recs.length / 6;
     let written = 0;
     for (let j = 0; j < n; j++) {
       const i = order ? order[j]! : j;
-      const key = keys[i]!;
+      const at = 6 * i;
       // A key that comes again: its value is decoded (as the object path does) and dropped.
-      const dropped = order !== undefined && j + 1 < n && keys[order[j + 1]!] === key;
+      const dropped = order !== undefined && j + 1 < n && keys![order[j + 1]!] === keys![i];
       const mark = this.p;
       const longMark = this.long.length;
       if (written > 0) this.writeByte(COMMA);
-      this.writeString(key);
+      if (keys) this.writeString(keys[i]!);
+      else this.writeStringAt(this.buf, recs[at + 1]!, recs[at + 2]!);
       this.writeByte(COLON);
-      const vw = recs[3 * i]!;
+      const vw = recs[at + 3]!;
       if (vw < 0) this.writeValue(this.zeroValue(f.elemZero!));
       else if (c.mayReport) {
+        const key = keys
+          ? keys[i]!
+          : this.buf.toString('latin1', recs[at + 1]!, recs[at + 1]! + recs[at + 2]!);
         this.push(`.${key}`);
-        this.writeOne(c, vw, recs[3 * i + 1]!, recs[3 * i + 2]!);
+        this.writeOne(c, vw, recs[at + 4]!, recs[at + 5]!);
         this.plen--;
-      } else this.writeOne(c, vw, recs[3 * i + 1]!, recs[3 * i + 2]!);
+      } else this.writeOne(c, vw, recs[at + 4]!, recs[at + 5]!);
       if (dropped) {
         this.p = mark;
         this.long.length = longMark;
