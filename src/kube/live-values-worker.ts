@@ -52,11 +52,19 @@ parentPort!.once('message', (order: ReadOrder) => {
       posted++;
       b = undefined;
     };
+    // Batch n fills pool[n % pool.length]: when it starts, the reading thread is done with batch
+    // n - MAX_AHEAD (send waits until fewer than MAX_AHEAD are unread), so the memory is free again. Reused
+    // memory is cheaper than fresh (no page faults); a value larger than a batch gets memory of its own.
+    const pool: SharedArrayBuffer[] = [];
     for (const kv of db!.mvcc.atLocators(order.locators, order.from)) {
       const v = kv.value!;
       if (b && used + v.length > b.data.byteLength) send();
       if (!b) {
-        b = { keys: [], revs: [], data: new SharedArrayBuffer(Math.max(BATCH_BYTES, v.length)), ends: [] };
+        const slot = posted % (MAX_AHEAD + 1);
+        let data: SharedArrayBuffer;
+        if (v.length > BATCH_BYTES) data = new SharedArrayBuffer(v.length);
+        else data = pool[slot] ??= new SharedArrayBuffer(BATCH_BYTES);
+        b = { keys: [], revs: [], data, ends: [] };
         used = 0;
       }
       new Uint8Array(b.data, used, v.length).set(v);
