@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeObject, decodeObjectText } from '../../../src/kube/decode.js';
 import { parseLosslessJson } from '../../../src/kube/json-value.js';
-import { isPrintedJson } from '../../../src/kube/render-text.js';
+import { isPrintedJson } from '../../../src/kube/text-out.js';
 import { stringifyJson } from '../../../src/util/json.js';
 import { bf, envelope, mapEntry, msg, objectMeta, vf } from '../../helpers/protobuf.js';
 import { rng } from '../../helpers/rng.js';
