@@ -590,6 +590,11 @@ export class ProtoRenderer {
     return this.codecZeroJson(f.codec) === JSON.stringify(value, bigintSafe);
   }
 
+  /** A field's zero value as JSON text (what isZeroField compares struct values with). */
+  fieldZeroJson(f: FieldPlan): string {
+    return this.codecZeroJson(f.codec);
+  }
+
   zeroValue(z: ZeroSpec): JsonValue {
     return z.codec ? cloneJson(this.codecZero(z.codec)) : z.value;
   }

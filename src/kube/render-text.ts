@@ -14,7 +14,6 @@
 import {
   ABSENT_CONST,
   ABSENT_SKIP,
-  EMPTY_NEVER,
   FIELD_REPEATED,
   FIELD_SINGLE,
   OP_BYTES,
@@ -131,15 +130,6 @@ export class ProtoTextRenderer extends ProtoRenderer {
 
   // --- structure -----------------------------------------------------------------------------------------
 
-  /** Go's omitzero for the value text written from `from` (ProtoRenderer.isZeroField on the text). */
-  private zeroText(f: FieldPlan, from: number): boolean {
-    if (f.empty !== EMPTY_NEVER) return this.w.emptyText(f.empty, from) && !(this.w.o[from] === 0x5b);
-    const zero = this.codecZeroJson(f.codec);
-    const n = this.w.p - from;
-    if (n !== zero.length) return false;
-    return this.w.o.toString('latin1', from, this.w.p) === zero;
-  }
-
   /**
    * Writes the members of the message buf[pos, end) of `plan` (ProtoRenderer.build's walk); `first`: no
    * member is written yet in the object being printed. Returns whether that is still so.
@@ -176,7 +166,7 @@ export class ProtoTextRenderer extends ProtoRenderer {
         first = false;
         const from = this.w.p;
         this.w.writeValue(z);
-        if ((f.omitempty || f.omitzero) && this.omitted(f, from, mark, longMark)) first = wasFirst;
+        if ((f.omitempty || f.omitzero) && this.w.omitted(f, from, mark, longMark, this)) first = wasFirst;
         continue;
       }
       if (i === rvAt) {
@@ -185,7 +175,7 @@ export class ProtoTextRenderer extends ProtoRenderer {
         first = false;
         const from = this.w.p;
         this.w.writeString(this.rv!);
-        if ((f.omitempty || f.omitzero) && this.omitted(f, from, mark, longMark)) first = wasFirst;
+        if ((f.omitempty || f.omitzero) && this.w.omitted(f, from, mark, longMark, this)) first = wasFirst;
         continue;
       }
       const c = f.codec;
@@ -213,7 +203,7 @@ export class ProtoTextRenderer extends ProtoRenderer {
           this.writeOne(c, S[t]!, S[t + 1]!, S[t + 2]!);
         } else if (f.mode === FIELD_REPEATED) this.repeatedText(c, head);
         else this.mapText(f, head);
-        if ((f.omitempty || f.omitzero) && this.omitted(f, from, mark, longMark)) first = wasFirst;
+        if ((f.omitempty || f.omitzero) && this.w.omitted(f, from, mark, longMark, this)) first = wasFirst;
       }
       this.rvArmed = false;
       if (track) this.plen--;
@@ -223,16 +213,6 @@ export class ProtoTextRenderer extends ProtoRenderer {
     if (u >= 0) this.reportUnknown(u);
     this.release(base);
     return first;
-  }
-
-  /** Takes back the member written from `mark` when omitempty/omitzero omits its value; returns whether it did. */
-  private omitted(f: FieldPlan, from: number, mark: number, longMark: number): boolean {
-    if (this.w.long.length !== longMark) return false;
-    if ((f.omitempty && this.w.emptyText(f.empty, from)) || (f.omitzero && this.zeroText(f, from))) {
-      this.w.p = mark;
-      return true;
-    }
-    return false;
   }
 
   /** The members of an object value (an inline field's zero value), as Object.assign would add them. */

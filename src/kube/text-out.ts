@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import {
   EMPTY_MAP,
+  EMPTY_NEVER,
   EMPTY_PTR,
   EMPTY_SCALAR,
   EMPTY_SLICE,
@@ -186,6 +187,35 @@ export class TextOut {
     let p = this.p;
     for (let i = first ? 1 : 0; i < k.length; i++) o[p++] = k[i]!;
     this.p = p;
+  }
+
+  /**
+   * Takes back the member written from `mark` (its value from `from`) when Go's omitempty/omitzero leaves it
+   * out, as ProtoRenderer.isZeroField and isEmpty decide on the value; returns whether it did. `zeros` gives
+   * a struct field's zero value as JSON text. A long string written since `mark` means a value that is not
+   * empty and not a zero value.
+   */
+  omitted(
+    f: FieldPlan,
+    from: number,
+    mark: number,
+    longMark: number,
+    zeros: { fieldZeroJson(f: FieldPlan): string },
+  ): boolean {
+    if (this.long.length !== longMark) return false;
+    if ((f.omitempty && this.emptyText(f.empty, from)) || (f.omitzero && this.zeroText(f, from, zeros))) {
+      this.p = mark;
+      return true;
+    }
+    return false;
+  }
+
+  private zeroText(f: FieldPlan, from: number, zeros: { fieldZeroJson(f: FieldPlan): string }): boolean {
+    if (f.empty !== EMPTY_NEVER) return this.emptyText(f.empty, from) && this.o[from] !== 0x5b;
+    const zero = zeros.fieldZeroJson(f);
+    const n = this.p - from;
+    if (n !== zero.length) return false;
+    return this.o.toString('latin1', from, this.p) === zero;
   }
 
   /** Whether the value text written from `from` is what Go's omitempty omits for a field of this kind. */
