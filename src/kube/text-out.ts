@@ -22,6 +22,8 @@ const CONTROL_ESCAPES: Buffer[] = Array.from({ length: 0x20 }, (_, c) =>
   Buffer.from(JSON.stringify(String.fromCharCode(c)).slice(1, -1), 'latin1'),
 );
 
+/** Strings up to this length (characters) are written by a character loop rather than native calls. */
+const SHORT_STRING = 64;
 /** Strings longer than this (bytes) are copied through native calls rather than a byte loop. */
 export const LONG_STRING = 256;
 export const Q = 0x22;
@@ -115,7 +117,23 @@ export class TextOut {
     this.p += n;
   }
 
+  /** A JSON string as JSON.stringify writes it; short ASCII strings without escapes are copied directly. */
   writeString(s: string): void {
+    const n = s.length;
+    if (n <= SHORT_STRING) {
+      const o = this.room(n + 2);
+      let p = this.p;
+      o[p++] = Q;
+      for (let i = 0; i < n; i++) {
+        const c = s.charCodeAt(i);
+        // (Nothing is kept of what was copied: this.p moves only at the end.)
+        if (c < 0x20 || c >= 0x80 || c === Q || c === BACKSLASH) return this.writeUtf8(JSON.stringify(s));
+        o[p++] = c;
+      }
+      o[p++] = Q;
+      this.p = p;
+      return;
+    }
     this.writeUtf8(JSON.stringify(s));
   }
 
