@@ -21,12 +21,12 @@ import { canonicalQuantity } from './quantity.js';
 import { JsonRenderer } from './render-json.js';
 import {
   ProtoRenderer,
-  structPlan,
   type JsonObject,
   type JsonValue,
   type RenderContext,
   type UnknownField,
 } from './render-proto.js';
+import { structPlan } from './plan.js';
 import { ProtoTextRenderer } from './render-text.js';
 import { asBuffer, utf8Text } from './text.js';
 import { kubeSchema, parseTypeExpr, type KindDef, type KubeSchema, type TypeExpr } from './schema.js';

@@ -4,8 +4,9 @@
  * fields. Keys the type does not have are kept (after the known ones) and reported. Uses the same compiled
  * plans as the protobuf renderer (render-proto.ts).
  */
-import type { JsonObject, JsonValue, RenderContext, StructPlan } from './render-proto.js';
-import { isEmpty, planNames, ProtoRenderer, structPlan } from './render-proto.js';
+import { isEmpty, planNames, structPlan, type StructPlan } from './plan.js';
+import type { JsonObject, JsonValue, RenderContext } from './render-proto.js';
+import { ProtoRenderer } from './render-proto.js';
 import type { KubeSchema, TypeExpr } from './schema.js';
 import { goStringCompare, orderedKeys, orderedObject, setKey } from '../util/json.js';
 

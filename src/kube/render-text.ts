@@ -11,6 +11,7 @@
  * field named kind or apiVersion, and maps whose entries are out of order while their values can report
  * unknown fields (reports would come in another order).
  */
+import { ProtoRenderer, stack, type JsonValue } from './render-proto.js';
 import {
   ABSENT_CONST,
   ABSENT_SKIP,
@@ -29,14 +30,11 @@ import {
   SP_RAWJSON,
   planNames,
   planOf,
-  ProtoRenderer,
-  stack,
   structPlan,
   type Codec,
   type FieldPlan,
-  type JsonValue,
   type StructPlan,
-} from './render-proto.js';
+} from './plan.js';
 import { nextRecord, packedVarints, WIRE_BYTES, WIRE_VARINT } from './protowire.js';
 import {
   COLON,

@@ -5,15 +5,8 @@
  * Also isPrintedJson: whether a stored JSON text is already exactly what parsing and printing it gives.
  */
 import { isUtf8 } from 'node:buffer';
-import {
-  EMPTY_MAP,
-  EMPTY_NEVER,
-  EMPTY_PTR,
-  EMPTY_SCALAR,
-  EMPTY_SLICE,
-  type FieldPlan,
-  type JsonValue,
-} from './render-proto.js';
+import { type JsonValue } from './render-proto.js';
+import { EMPTY_MAP, EMPTY_NEVER, EMPTY_PTR, EMPTY_SCALAR, EMPTY_SLICE, type FieldPlan } from './plan.js';
 import { utf8Text } from './text.js';
 import { stringifyJson } from '../util/json.js';
 
