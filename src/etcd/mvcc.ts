@@ -177,6 +177,11 @@ export class MvccView {
   /** Main revision of the last entry in the key bucket (etcdutl's `revision`), 0 when empty. */
   readonly lastRevision: bigint;
   private readonly keys: Bucket | undefined;
+  /**
+   * Passes made over the key bucket so far (each listing, range or lookup makes one: a snapshot has no index
+   * from key to revision). For callers that must not make one per object, and their tests.
+   */
+  passes = 0;
 
   constructor(
     readonly db: BoltDb,
@@ -267,6 +272,7 @@ export class MvccView {
     visit: (kb: Buffer, ks: number, ke: number, tagged: number) => void,
   ): void {
     if (!this.keys) return;
+    this.passes++;
     const revHi = Number(rev >> 32n);
     const revLo = Number(rev & 0xffffffffn);
     const info = newLeafInfo();

@@ -58,7 +58,7 @@ export class KubeStore {
   private customResources(): ResourceInfo[] {
     const crd = this.resources.resolve('customresourcedefinitions')[0]!;
     const out: ResourceInfo[] = [];
-    for (const kv of this.keys(crd)) {
+    for (const kv of this.objects(crd)) {
       const v = this.view(kv, crd);
       const spec = asObj(v.object?.spec);
       const names = asObj(spec?.names);
@@ -104,6 +104,50 @@ export class KubeStore {
     });
   }
 
+  /**
+   * Live objects of a resource at the store's revision, with their values, in key order: one pass over the
+   * file for the whole listing. (Reading values key by key instead costs a pass each: a snapshot has no
+   * index from key to latest revision.)
+   */
+  *objects(r: ResourceInfo, namespace?: string): IterableIterator<KeyValue> {
+    const prefix = Buffer.from(this.resources.keyPrefix(r, namespace));
+    yield* this.db.mvcc.liveAt(this.revision, { key: prefix, rangeEnd: prefixRangeEnd(prefix) });
+  }
+
+  /**
+   * Views of a resource's live objects in one pass over the file: every one (`keep` filters by identity
+   * before any value is decoded), or, with `names`, those named, in the order given, and the names not found.
+   */
+  list(
+    r: ResourceInfo,
+    namespace: string | undefined,
+    o: { names?: string[]; keep?: (id: Pick<ObjectView, 'name' | 'namespace'>) => boolean } = {},
+  ): { views: ObjectView[]; missing: string[] } {
+    const names = o.names ?? [];
+    if (names.length === 0) {
+      const views: ObjectView[] = [];
+      for (const kv of this.objects(r, namespace)) {
+        if (o.keep && !o.keep(this.identify(kv, r))) continue;
+        views.push(this.view(kv, r));
+      }
+      return { views, missing: [] };
+    }
+    const want = new Map(names.map((n) => [this.resources.key(r, n, namespace), n]));
+    const found = new Map<string, ObjectView>();
+    for (const kv of this.objects(r, namespace)) {
+      const key = kv.key.toString('utf8');
+      if (want.has(key)) found.set(key, this.view(kv, r));
+    }
+    const views: ObjectView[] = [];
+    const missing: string[] = [];
+    for (const [key, n] of want) {
+      const v = found.get(key);
+      if (v) views.push(v);
+      else missing.push(n);
+    }
+    return { views, missing };
+  }
+
   /** Every live key under the prefix (keys only). */
   *allKeys(): IterableIterator<KeyValue> {
     const prefix = Buffer.from(`${this.resources.prefix}/`);
@@ -114,7 +158,7 @@ export class KubeStore {
     });
   }
 
-  /** The value of a key at the store's revision. */
+  /** The value of a key at the store's revision (a pass over the file: for one key, not for listings). */
   value(key: Buffer): KeyValue | undefined {
     return this.db.mvcc.range({ key, revision: this.revision }).kvs[0];
   }
@@ -215,7 +259,7 @@ export class KubeStore {
     const leases = this.resources.resolve('leases')[0];
     let newest: Date | undefined;
     if (leases) {
-      for (const kv of this.keys(leases)) {
+      for (const kv of this.objects(leases)) {
         const o = this.view(kv, leases).object;
         const t = asObj(o?.spec)?.renewTime;
         if (typeof t === 'string') {

@@ -29,7 +29,7 @@ interface Side {
 function collect(store: KubeStore, resources: ResourceInfo[], ns: string | undefined, o: DiffOptions): Side {
   const objects: Side['objects'] = new Map();
   for (const r of resources) {
-    for (const kv of store.keys(r, r.namespaced ? ns : undefined)) {
+    for (const kv of store.objects(r, r.namespaced ? ns : undefined)) {
       const v = store.view(kv, r);
       const label = `${r.resource}${r.group ? `.${r.group}` : ''}/${v.namespace ? `${v.namespace}/` : ''}${v.name}`;
       const entry: { label: string; modRevision: bigint; object?: JsonObject; problem?: string } = {

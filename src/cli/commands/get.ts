@@ -250,23 +250,23 @@ function collect(
       }
       views.push(v);
     }
-  } else if (wanted.length > 0) {
-    for (const n of wanted) {
-      const kv = store.value(Buffer.from(store.resources.key(r, n, ns)));
-      if (!kv) missing.push(qualifiedName(r, n, ns));
-      else views.push(store.view(kv, r));
-    }
-  } else {
-    const namesOnly = o.format === 'name' && !o.labelReqs;
+  } else if (o.format === 'name' && !o.labelReqs && wanted.length === 0) {
+    // Listing names reads keys only: no value is read or decoded.
     const names: string[] = [];
     for (const kv of store.keys(r, ns)) {
       const id = store.identify(kv, r);
       if (o.fieldSel && !o.fieldSel({ metadata: { name: id.name, namespace: id.namespace ?? '' } })) continue;
-      // Listing names reads keys only: no value is read or decoded.
-      if (namesOnly) names.push(`${r.kind.toLowerCase()}${r.group ? `.${r.group}` : ''}/${id.name}`);
-      else views.push(store.view(kv, r));
+      names.push(`${r.kind.toLowerCase()}${r.group ? `.${r.group}` : ''}/${id.name}`);
     }
-    if (namesOnly) return { rows: [], names, missing };
+    return { rows: [], names, missing };
+  } else {
+    const sel = o.fieldSel;
+    const got = store.list(r, ns, {
+      names: wanted,
+      ...(sel ? { keep: (id) => sel({ metadata: { name: id.name, namespace: id.namespace ?? '' } }) } : {}),
+    });
+    views.push(...got.views);
+    missing.push(...got.missing.map((n) => qualifiedName(r, n, ns)));
   }
   const rows: TableInput[] = [];
   for (const v of views) {

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { canonicalQuantity } from '../../../src/kube/quantity.js';
+import { KubeStore, type ObjectView } from '../../../src/kube/store.js';
+import { openSnapshot } from '../../../src/snapshot/index.js';
 import { Harness } from '../../../src/lab/harness.js';
 import { runCli } from '../../helpers/cli.js';
 import { etcdctl } from '../../helpers/etcdctl.js';
@@ -409,4 +411,47 @@ test('quantities: the apiserver prints what canonicalQuantity() computes; a JSON
     'requests.cpu': '3k',
     'requests.storage': '5Gi',
   });
+});
+
+test('listing reads the file once per listing, not once per object (a snapshot has no key index)', async () => {
+  const opened = await openSnapshot(snap);
+  try {
+    const store = new KubeStore(opened.db, { etcdPrefix: '/registry' });
+    const passes = (): number => opened.db.mvcc.passes;
+    const count = (f: () => unknown): number => {
+      const before = passes();
+      f();
+      return passes() - before;
+    };
+    const [cm] = store.resources.resolve('configmaps');
+    const [leases] = store.resources.resolve('leases');
+    let all: ObjectView[] = [];
+    assert.equal(
+      count(() => (all = store.list(cm!, undefined).views)),
+      1,
+    );
+    assert.ok(all.length >= 5 && all.every((v) => v.object), `${all.length} ConfigMaps, all decoded`);
+    let named: ReturnType<KubeStore['list']> = { views: [], missing: [] };
+    assert.equal(
+      count(() => (named = store.list(cm!, 'shop', { names: ['d', 'nope', 'a'] }))),
+      1,
+    );
+    assert.deepEqual(
+      named.views.map((v) => v.name),
+      ['d', 'a'],
+    );
+    assert.deepEqual(named.missing, ['nope']);
+    assert.ok([...store.keys(leases!)].length >= 1, 'the apiserver wrote a Lease');
+    assert.equal(
+      count(() => store.snapshotTime()),
+      1,
+    );
+    // Every object of a type with its value: one pass, whatever the number of objects.
+    assert.equal(
+      count(() => [...store.objects(cm!)].map((kv) => store.view(kv, cm!))),
+      1,
+    );
+  } finally {
+    opened.close();
+  }
 });
