@@ -69,18 +69,24 @@ export function ageHeader(fileKey: Buffer, recipients: string[]): Buffer {
   return Buffer.from(`${text} ${b64(mac)}\n`);
 }
 
-/** Encrypts a byte stream to age v1 for the recipients. */
-export class AgeEncrypter extends Transform {
+/**
+ * The age payload of one file, sealed chunk by chunk as the plain bytes arrive in pieces of any size.
+ * Full chunks are sealed straight from the input; only the bytes of a partial chunk are copied (at
+ * most one chunk per call), so the caller may reuse an input's memory as soon as update() returns.
+ * The output pieces are the header, the nonce, and each chunk's ciphertext and tag, in order.
+ */
+export class AgeSealer {
   private readonly key: Buffer;
-  private counter = 0n;
-  private pending: Buffer[] = [];
-  private pendingLen = 0;
+  /** The STREAM nonce: an 11-byte big-endian chunk counter and the last-chunk flag (reused per chunk). */
+  private readonly chunkNonce = Buffer.alloc(12);
+  /** The bytes of the chunk not sealed yet (at least one byte is always held: the last chunk is flagged). */
+  private readonly held = Buffer.allocUnsafe(CHUNK);
+  private heldLen = 0;
   private started = false;
   private readonly header: Buffer;
   private readonly nonce: Buffer;
 
   constructor(recipients: string[]) {
-    super({ highWaterMark: 4 << 20 });
     if (recipients.length === 0) throw new UsageError('age: at least one recipient is required');
     const fileKey = randomBytes(16);
     this.header = ageHeader(fileKey, recipients);
@@ -88,56 +94,61 @@ export class AgeEncrypter extends Transform {
     this.key = hkdf(fileKey, this.nonce, 'payload');
   }
 
-  private chunkNonce(last: boolean): Buffer {
-    const n = Buffer.alloc(12);
-    let c = this.counter;
-    for (let i = 10; i >= 0; i--) {
-      n[i] = Number(c & 0xffn);
-      c >>= 8n;
-    }
+  private seal(out: Buffer[], plain: Buffer, last: boolean): void {
+    const n = this.chunkNonce;
     n[11] = last ? 1 : 0;
-    this.counter++;
-    return n;
-  }
-
-  /** Seals one full chunk into `out` (ciphertext and tag as separate pieces: no copy here). */
-  private sealInto(out: Buffer[], plain: Buffer, last: boolean): void {
-    const c = createCipheriv('chacha20-poly1305', this.key, this.chunkNonce(last), { authTagLength: 16 });
+    const c = createCipheriv('chacha20-poly1305', this.key, n, { authTagLength: 16 });
     out.push(c.update(plain));
     c.final();
     out.push(c.getAuthTag());
+    // The next chunk's counter (createCipheriv copied this one).
+    for (let i = 10; i >= 0; i--) {
+      n[i] = (n[i]! + 1) & 0xff;
+      if (n[i] !== 0) break;
+    }
+  }
+
+  private begin(out: Buffer[]): void {
+    if (this.started) return;
+    this.started = true;
+    out.push(this.header, this.nonce);
+  }
+
+  /** Seals what `data` completes; pushes the output pieces to `out`. Keeps no reference to `data`. */
+  update(data: Buffer, out: Buffer[]): void {
+    this.begin(out);
+    let off = 0;
+    if (this.heldLen > 0) {
+      off = data.copy(this.held, this.heldLen, 0, Math.min(data.length, CHUNK - this.heldLen));
+      this.heldLen += off;
+      if (this.heldLen < CHUNK || off === data.length) return;
+      this.seal(out, this.held, false);
+      this.heldLen = 0;
+    }
+    for (; data.length - off > CHUNK; off += CHUNK) this.seal(out, data.subarray(off, off + CHUNK), false);
+    this.heldLen = data.copy(this.held, 0, off);
+  }
+
+  /** Seals the last chunk (flagged as last; empty for an empty payload). */
+  final(out: Buffer[]): void {
+    this.begin(out);
+    this.seal(out, this.held.subarray(0, this.heldLen), true);
+    this.heldLen = 0;
+  }
+}
+
+/** Encrypts a byte stream to age v1 for the recipients. */
+export class AgeEncrypter extends Transform {
+  private readonly sealer: AgeSealer;
+
+  constructor(recipients: string[]) {
+    super({ highWaterMark: 4 << 20 });
+    this.sealer = new AgeSealer(recipients);
   }
 
   override _transform(data: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
     const out: Buffer[] = [];
-    if (!this.started) {
-      this.started = true;
-      out.push(this.header, this.nonce);
-    }
-    let off = 0;
-    // Top up a held partial chunk first (copies at most one chunk), then seal in place from the input.
-    // At least one byte is always kept back: the final chunk must be sealed with the last flag.
-    if (this.pendingLen > 0) {
-      const need = Math.min(CHUNK - this.pendingLen, data.length);
-      this.pending.push(data.subarray(0, need));
-      this.pendingLen += need;
-      off = need;
-      if (this.pendingLen === CHUNK && off < data.length) {
-        this.sealInto(out, Buffer.concat(this.pending), false);
-        this.pending = [];
-        this.pendingLen = 0;
-      }
-    }
-    if (this.pendingLen === 0) {
-      while (data.length - off > CHUNK) {
-        this.sealInto(out, data.subarray(off, off + CHUNK), false);
-        off += CHUNK;
-      }
-      if (off < data.length) {
-        this.pending = [data.subarray(off)];
-        this.pendingLen = data.length - off;
-      }
-    }
+    this.sealer.update(data, out);
     // One push per input: fewer, larger writes downstream.
     if (out.length) this.push(out.length === 1 ? out[0]! : Buffer.concat(out));
     cb();
@@ -145,13 +156,7 @@ export class AgeEncrypter extends Transform {
 
   override _flush(cb: TransformCallback): void {
     const out: Buffer[] = [];
-    if (!this.started) {
-      this.started = true;
-      out.push(this.header, this.nonce);
-    }
-    this.sealInto(out, Buffer.concat(this.pending), true);
-    this.pending = [];
-    this.pendingLen = 0;
+    this.sealer.final(out);
     this.push(Buffer.concat(out));
     cb();
   }

@@ -203,15 +203,16 @@ async function streamFrom(
   opts.signal?.addEventListener('abort', onOuterAbort);
 
   // The main thread only receives: etcd's 32 KiB messages are copied into 1 MiB batches whose memory moves
-  // to the pipeline thread (pipeline-worker.ts), which checks, spools, compresses, encrypts and hashes.
+  // to the pipeline thread (pipeline-worker.ts), which checks, spools, compresses, encrypts and hashes, and
+  // comes back for later batches; the stored buffers go back to the worker once the repository wrote them.
   const pump = async (): Promise<void> => {
-    let batch = Buffer.allocUnsafeSlow(BATCH);
+    let batch = pipe.takeBuffer(BATCH);
     let fill = 0;
     let received = 0;
     const flush = async () => {
       const full = fill === BATCH ? batch : batch.subarray(0, fill);
       received += fill;
-      batch = Buffer.allocUnsafeSlow(BATCH);
+      batch = pipe.takeBuffer(BATCH);
       fill = 0;
       opts.onProgress?.({ member: c.name ?? c.endpoint, bytes: received, total: c.status!.dbSize });
       await pipe.write(full);
@@ -278,7 +279,7 @@ async function streamFrom(
   let stored: StoredDone;
   try {
     try {
-      await opts.repo.put(key, pipe.output, { signal: abort.signal });
+      await opts.repo.put(key, pipe.output, { signal: abort.signal, release: (c) => pipe.recycle(c) });
     } catch (err) {
       if (!sourceError) uploadFailed = true;
       abort.abort();

@@ -6,12 +6,14 @@
  *
  * Input arrives in batches through write(); end() finishes the plain-side checks and reports them as soon
  * as the last plain byte is spooled (the inspection can start while the tail is still being compressed,
- * encrypted and written); `output` carries the stored bytes; stored() is their digest once it has ended.
+ * encrypted and written); finish() then stores the tail and gives the stored bytes' digest. The stored bytes
+ * are packed into buffers the sink hands out, so the thread can recycle the same few buffers (fresh memory
+ * costs page faults and garbage collections); a batch is released for reuse as soon as no stage needs it.
  */
 import { createHash } from 'node:crypto';
-import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
-import { compressor, type Compression } from './compression.js';
-import { encryptStream } from './encryption.js';
+import { createGzip, constants as zc, type Gzip } from 'node:zlib';
+import { AgeSealer } from './age-stream.js';
+import { ZstdFrames, type Compression } from './compression.js';
 import { SnapshotChecker, type SnapshotFacts } from './snapshot-stream.js';
 import { SparseSpoolWriter } from './sparse-spool.js';
 import type { PageHoles } from '../bbolt/sparse.js';
@@ -42,61 +44,67 @@ export interface StoredDone {
   storedBytes: number;
 }
 
-/** Counts and hashes the bytes that go into the repository. */
-class StoredHasher extends Transform {
-  readonly hash = createHash('sha256');
-  bytes = 0;
-  override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
-}
-
-/** A readable fed by push(); `wanted()` resolves when it asks for more (its buffer drained). */
-class PushSource extends Readable {
-  private waiting: (() => void) | undefined;
-  constructor(highWaterMark: number) {
-    super({ highWaterMark });
-  }
-  override _read(): void {
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.();
-  }
-  wanted(): Promise<void> {
-    return new Promise((resolve) => {
-      this.waiting = resolve;
-    });
-  }
+/** Where the stored bytes go: buffers to fill (recycled ones when there are), filled in order. */
+export interface StoredSink {
+  /** An empty buffer to fill (any size; its memory then belongs to the stages until given to `put`). */
+  take(): Buffer;
+  /** The next stored bytes: a filled buffer, or the start of one. */
+  put(bytes: Buffer): void;
+  /** Resolves when the consumer can take more. */
+  ready(): Promise<void>;
 }
 
 export class Stages {
   private readonly checker: SnapshotChecker;
-  private readonly source: PushSource;
-  private readonly hasher = new StoredHasher();
   private spoolError: string | undefined;
   private readonly spoolWriter: SparseSpoolWriter | undefined;
-  readonly output: Readable;
+  private readonly zstd: ZstdFrames | undefined;
+  private readonly gzip: Gzip | undefined;
+  private gzipError: Error | undefined;
+  private readonly sealer: AgeSealer | undefined;
+  private readonly pieces: Buffer[] = [];
+  private readonly hash = createHash('sha256');
+  private storedBytes = 0;
+  /** The buffer being filled with stored bytes, and how much of it is. */
+  private out: Buffer | undefined;
+  private outLen = 0;
+  private readonly toStore = (b: Buffer) => this.store(b);
 
-  constructor(cfg: PipelineConfig) {
+  constructor(
+    cfg: PipelineConfig,
+    private readonly sink: StoredSink,
+  ) {
     this.checker = new SnapshotChecker(cfg.what);
     if (cfg.spoolFd !== undefined) this.spoolWriter = new SparseSpoolWriter(cfg.spoolFd);
-    this.source = new PushSource(4 << 20);
-    const compressed = pipeline(
-      this.source,
-      compressor(cfg.compression, cfg.compressionLevel),
-      () => undefined,
-    );
-    const encrypted = cfg.recipients.length ? encryptStream(compressed, cfg.recipients) : compressed;
-    this.output = pipeline(encrypted, this.hasher, () => undefined);
+    if (cfg.compression === 'zstd') this.zstd = new ZstdFrames(cfg.compressionLevel ?? 3);
+    if (cfg.compression === 'gzip') {
+      this.gzip = createGzip({ level: cfg.compressionLevel ?? zc.Z_DEFAULT_COMPRESSION });
+      this.gzip.on('data', this.toStore);
+      this.gzip.on('error', (err) => (this.gzipError ??= err));
+    }
+    if (cfg.recipients.length) this.sealer = new AgeSealer(cfg.recipients);
   }
 
-  /** Checks, spools and queues one batch; resolves when the stages can take the next. */
-  async write(batch: Buffer): Promise<void> {
+  /**
+   * Checks, spools, compresses and encrypts one batch; resolves when the stages can take the next.
+   * `release` is called once the batch's memory is no longer used (not at all for gzip).
+   */
+  async write(batch: Buffer, release: () => void = () => undefined): Promise<void> {
     this.checker.update(batch);
     this.spool(batch);
-    if (!this.source.push(batch)) await this.source.wanted();
+    if (this.zstd) {
+      await this.zstd.add(batch, release, this.toStore);
+    } else if (this.gzip) {
+      const gz = this.gzip;
+      await new Promise<void>((resolve, reject) => {
+        gz.write(batch, (err) => (err ? reject(err) : resolve()));
+      });
+    } else {
+      this.store(batch);
+      release();
+    }
+    if (this.gzipError) throw this.gzipError;
+    await this.sink.ready();
   }
 
   private spool(batch: Buffer): void {
@@ -109,10 +117,39 @@ export class Stages {
     }
   }
 
+  /** Compressed bytes in: encrypted, then packed into the sink's buffers (copied: `bytes` is not kept). */
+  private store(bytes: Buffer): void {
+    if (!this.sealer) return this.pack(bytes);
+    const pieces = this.pieces;
+    this.sealer.update(bytes, pieces);
+    for (const p of pieces) this.pack(p);
+    pieces.length = 0;
+  }
+
+  private pack(bytes: Buffer): void {
+    for (let off = 0; off < bytes.length;) {
+      this.out ??= this.sink.take();
+      const n = bytes.copy(this.out, this.outLen, off);
+      off += n;
+      this.outLen += n;
+      if (this.outLen === this.out.length) this.emit();
+    }
+  }
+
+  private emit(): void {
+    const out = this.out;
+    if (!out || this.outLen === 0) return;
+    const bytes = this.outLen === out.length ? out : out.subarray(0, this.outLen);
+    this.out = undefined;
+    this.outLen = 0;
+    this.hash.update(bytes);
+    this.storedBytes += bytes.length;
+    this.sink.put(bytes);
+  }
+
   /** The last plain byte is in: the trailer and meta pages are checked (throws VerificationError). */
   end(): PlainDone {
     const facts = this.checker.finish();
-    this.source.push(null);
     const w = this.spoolWriter;
     if (!w || this.spoolError) return { facts, ...(this.spoolError ? { spoolError: this.spoolError } : {}) };
     try {
@@ -123,14 +160,30 @@ export class Stages {
     }
   }
 
-  /** Stops every stage with the error (the output fails with it). */
-  fail(err: Error): void {
-    this.source.destroy(err);
-    this.output.destroy(err);
+  /** After end(): compresses and encrypts the tail; resolves with the stored bytes' digest and size. */
+  async finish(): Promise<StoredDone> {
+    if (this.zstd) await this.zstd.finish(this.toStore);
+    const gz = this.gzip;
+    if (gz) {
+      await new Promise<void>((resolve, reject) => {
+        gz.once('end', resolve);
+        gz.once('error', reject);
+        gz.end();
+      });
+    }
+    if (this.gzipError) throw this.gzipError;
+    if (this.sealer) {
+      const pieces = this.pieces;
+      this.sealer.final(pieces);
+      for (const p of pieces) this.pack(p);
+      pieces.length = 0;
+    }
+    this.emit();
+    return { storedSha256: this.hash.digest('hex'), storedBytes: this.storedBytes };
   }
 
-  /** The stored bytes' digest and size; valid once `output` has ended. */
-  stored(): StoredDone {
-    return { storedSha256: this.hasher.hash.digest('hex'), storedBytes: this.hasher.bytes };
+  /** Stops the stages (a compression in progress ends). */
+  fail(err: Error): void {
+    this.gzip?.destroy(err);
   }
 }

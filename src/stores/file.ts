@@ -99,6 +99,8 @@ export class FileRepository implements Repository {
         await handle.write(chunk);
         size += chunk.length;
         opts.onProgress?.(size);
+        // Written: the caller may reuse the memory (no reference to the chunk is kept past this point).
+        opts.release?.(chunk);
         if (!flushing && size - flushed >= FLUSH_EVERY) {
           const upTo = size;
           flushing = handle.datasync().then(

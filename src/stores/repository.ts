@@ -15,6 +15,11 @@ export interface PutOptions {
   signal?: AbortSignal;
   /** Called with the number of bytes accepted so far. */
   onProgress?: (bytes: number) => void;
+  /**
+   * Called with a chunk of a stream body once put() no longer needs its bytes, so the caller may reuse the
+   * memory. Optional for implementations: a chunk never handed back is simply not reused.
+   */
+  release?: (chunk: Uint8Array) => void;
 }
 
 export interface Repository {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { compressor, decompressor, type Compression } from '../../../src/backup/compression.js';
+import { AgeSealer } from '../../../src/backup/age-stream.js';
+import { compressor, decompressor, ZstdFrames, type Compression } from '../../../src/backup/compression.js';
 import {
   decryptStream,
   encryptStream,
@@ -107,5 +108,60 @@ test('age: chunk-boundary sizes (0, 1, 64 KiB, 64 KiB + 1) round-trip through ag
     const enc = await collect(encryptStream(Readable.from([data]), [a.recipient]));
     const dec = await collect(await decryptStream(Readable.from([enc]), [a.identity], 'x'));
     assert.ok(dec.equals(data), `size ${n}`);
+  }
+});
+
+test('zstd frames: a whole frame on a boundary is compressed in place and released once made; other input is copied and released at once', async () => {
+  const frames = new ZstdFrames(1);
+  const out: Buffer[] = [];
+  const released: string[] = [];
+  const whole = Buffer.alloc(1 << 20, 1);
+  const part = Buffer.alloc(1000, 2);
+  await frames.add(
+    whole,
+    () => released.push('whole'),
+    (f) => out.push(f),
+  );
+  assert.equal(released.length, 0, 'still being compressed');
+  await frames.add(
+    part,
+    () => released.push('part'),
+    (f) => out.push(f),
+  );
+  assert.equal(released.join(), 'part');
+  part.fill(9); // released: the frames must hold their own copy
+  await frames.finish((f) => out.push(f));
+  assert.equal(released.join(), 'part,whole');
+  const plain = await collect(Readable.from([Buffer.concat(out)]).pipe(decompressor('zstd')));
+  assert.ok(plain.equals(Buffer.concat([Buffer.alloc(1 << 20, 1), Buffer.alloc(1000, 2)])));
+});
+
+test('age: the sealer keeps no reference to its input, and the chunk counter carries past 256 chunks', async () => {
+  const a = await generateIdentity();
+  const data = randomBytes(300 * 65536 + 5);
+  const sealer = new AgeSealer([a.recipient]);
+  const out: Buffer[] = [];
+  const scratch = Buffer.alloc(100_000);
+  for (let off = 0; off < data.length; off += scratch.length) {
+    const n = data.copy(scratch, 0, off);
+    sealer.update(scratch.subarray(0, n), out);
+    scratch.fill(0xee); // reused by the caller: what was sealed or held must not change
+  }
+  sealer.final(out);
+  const enc = Buffer.concat(out);
+  const dec = await collect(await decryptStream(Readable.from([enc]), [a.identity], 'x'));
+  assert.ok(dec.equals(data));
+});
+
+test('zstd: the asked level reaches both writers (level 1 frames are larger than level 9 frames)', async () => {
+  const data = Buffer.from(
+    Array.from({ length: 40_000 }, (_, i) => `{"key":"k${i % 977}","value":${(i * 7919) % 10007}}`).join(','),
+  );
+  for (const impl of ['native', 'wasm'] as const) {
+    const at = async (level: number) =>
+      (await collect(Readable.from([data]).pipe(compressor('zstd', level, impl)))).length;
+    const fast = await at(1);
+    const small = await at(9);
+    assert.ok(fast > small, `${impl}: level 1 gave ${fast} bytes, level 9 ${small}`);
   }
 });
