@@ -538,6 +538,9 @@ export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObj
   throw new NotAnObjectError(where, 'not a Kubernetes object (expected k8s\\0 protobuf, JSON or CBOR)');
 }
 
+/** One text renderer per schema, reused from value to value (rendering is synchronous). */
+const textRenderers = new WeakMap<KubeSchema, ProtoTextRenderer>();
+
 /**
  * The compact JSON text of a protobuf-stored object of a known type — exactly
  * `stringifyJson(decodeObject(value, opts).object, 0)`, with the same unknown-field reports — printed
@@ -557,17 +560,21 @@ export function decodeObjectText(
     const { typeMeta, rawStart, rawEnd, entry } = readEnvelope(buf, where);
     const kindDef = kindOf(schema, typeMeta, entry);
     if (!kindDef || FIXUP_KINDS.has(typeMeta.kind)) return undefined;
-    const ctx: RenderContext = { schema, where, unknown: [] };
-    const json = new ProtoTextRenderer(ctx).objectText(
-      kindDef.type,
-      typeMeta.kind,
-      typeMeta.apiVersion,
-      buf,
-      opts.modRevision?.toString(),
-      rawStart,
-      rawEnd,
-    );
-    return { json, unknownFields: ctx.unknown };
+    const unknown: UnknownField[] = [];
+    let r = textRenderers.get(schema);
+    if (!r) textRenderers.set(schema, (r = new ProtoTextRenderer({ schema, where, unknown })));
+    const json = r
+      .retarget(where, unknown)
+      .objectText(
+        kindDef.type,
+        typeMeta.kind,
+        typeMeta.apiVersion,
+        buf,
+        opts.modRevision?.toString(),
+        rawStart,
+        rawEnd,
+      );
+    return { json, unknownFields: unknown };
   } catch {
     return undefined;
   }

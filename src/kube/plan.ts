@@ -127,6 +127,8 @@ export interface FieldPlan {
   isMetadata: boolean;
   /** `,"json":` as UTF-8, made on first use by render-text.ts. */
   keyJson: Buffer | undefined;
+  /** The absent value's JSON text (null: omitted), made on first use by render-text.ts. */
+  absentJson: Buffer | null | undefined;
 }
 
 export interface StructPlan {
@@ -336,6 +338,7 @@ export function structPlan(schema: KubeSchema, name: string): StructPlan | undef
       absentZero,
       isMetadata: json === 'metadata' && codec.op === OP_STRUCT && codec.name === OBJECT_META,
       keyJson: undefined,
+      absentJson: undefined,
     });
   }
   const plan: StructPlan = {

@@ -116,9 +116,9 @@ const EMPTY = Buffer.alloc(0);
 /** Renders protobuf messages of one storage value (`buf`) through the schema. */
 export class ProtoRenderer {
   protected buf: Buffer = EMPTY;
-  protected readonly where: string;
+  protected where: string;
   protected readonly schema: KubeSchema;
-  protected readonly unknown: UnknownField[];
+  protected unknown: UnknownField[];
   protected readonly rec: RawRecord = { num: 0, wire: 0, pos: 0, len: 0 };
   /** The JSON path below the message being decoded: `.field`/`.key` strings and item indexes. */
   protected readonly segs: (string | number)[] = [];
@@ -133,6 +133,13 @@ export class ProtoRenderer {
     this.where = ctx.where;
     this.schema = ctx.schema;
     this.unknown = ctx.unknown;
+  }
+
+  /** Renders the next value for `where`, reporting into `unknown` (one renderer serves many values). */
+  retarget(where: string, unknown: UnknownField[]): this {
+    this.where = where;
+    this.unknown = unknown;
+    return this;
   }
 
   /**

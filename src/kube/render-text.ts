@@ -146,13 +146,10 @@ export class ProtoTextRenderer extends ProtoRenderer {
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i]!;
       const head = f.slot >= 0 ? stack()[base + f.slot]! : -1;
-      const mark = this.w.p;
-      const longMark = this.w.long.length;
-      const wasFirst = first;
       if (i !== rvAt && head < 0) {
         if (f.absent === ABSENT_SKIP) continue;
-        const z = f.absent === ABSENT_CONST ? f.absentZero.value : this.codecZero(f.absentZero.codec!);
         if (f.inline) {
+          const z = f.absent === ABSENT_CONST ? f.absentZero.value : this.codecZero(f.absentZero.codec!);
           if (z !== null && typeof z === 'object' && !Array.isArray(z)) {
             if (!membersOk(this.schema, plan))
               throw new TextFallback(`${plan.name} has names the object path merges`);
@@ -160,13 +157,18 @@ export class ProtoTextRenderer extends ProtoRenderer {
           }
           continue;
         }
+        // The zero value's text, and whether omitempty/omitzero leave it out, are the same every time.
+        let text = f.absentJson;
+        if (text === undefined) text = f.absentJson = this.absentText(f);
+        if (text === null) continue;
         this.w.writeKey(f, first);
         first = false;
-        const from = this.w.p;
-        this.w.writeValue(z);
-        if ((f.omitempty || f.omitzero) && this.w.omitted(f, from, mark, longMark, this)) first = wasFirst;
+        this.w.writeBytes(text);
         continue;
       }
+      const mark = this.w.p;
+      const longMark = this.w.long.length;
+      const wasFirst = first;
       if (i === rvAt) {
         if (f.inline) continue;
         this.w.writeKey(f, first);
@@ -211,6 +213,27 @@ export class ProtoTextRenderer extends ProtoRenderer {
     if (u >= 0) this.reportUnknown(u);
     this.release(base);
     return first;
+  }
+
+  /**
+   * An absent field's value text (its Go zero value), or null when omitempty/omitzero leave it out: written
+   * once at the end of the output to see, then taken back.
+   */
+  private absentText(f: FieldPlan): Buffer | null {
+    const w = this.w;
+    const z = f.absent === ABSENT_CONST ? f.absentZero.value : this.codecZero(f.absentZero.codec!);
+    const mark = w.p;
+    const ascii = w.ascii;
+    w.writeKey(f, true);
+    const from = w.p;
+    w.writeValue(z);
+    if ((f.omitempty || f.omitzero) && w.omitted(f, from, mark, w.long.length, this)) return null;
+    const text = Buffer.from(w.o.subarray(from, w.p));
+    w.p = mark;
+    // (Go zero values are ASCII: "", 0, false, null and structs of them.)
+    if (!w.ascii) throw new TextFallback(`${f.json}: a zero value that is not ASCII`);
+    w.ascii = ascii;
+    return text;
   }
 
   /** The members of an object value (an inline field's zero value), as Object.assign would add them. */
