@@ -333,6 +333,7 @@ export class ProtoTextRenderer extends ProtoRenderer {
     const v = this.scalar(op, wire, pos, len);
     if (typeof v === 'boolean') return this.w.writeBytes(v ? TRUE_TEXT : FALSE_TEXT);
     if ((op === OP_FLOAT64 || op === OP_FLOAT32) && !Number.isFinite(v)) return this.w.writeBytes(NULL_TEXT);
+    if (typeof v === 'number' && v >= 0 && v < 0x40000000 && (v | 0) === v) return this.w.writeSmallInt(v);
     this.w.writeAscii(String(v));
   }
 

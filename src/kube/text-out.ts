@@ -98,6 +98,20 @@ export class TextOut {
     this.p = p;
   }
 
+  /** A non-negative integer below 2^30 in decimal (as String(n) writes it). */
+  writeSmallInt(n: number): void {
+    const o = this.room(10);
+    if (n < 10) {
+      o[this.p++] = 0x30 + n;
+      return;
+    }
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    let p = this.p + digits;
+    this.p = p;
+    for (let x = n; p > this.p - digits; x = Math.floor(x / 10)) o[--p] = 0x30 + (x % 10);
+  }
+
   /** ASCII text as it is. */
   writeAscii(s: string): void {
     this.p += this.room(s.length).write(s, this.p, 'latin1');
