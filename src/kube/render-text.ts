@@ -6,6 +6,9 @@
  * protobuf objects it takes ≈ 30% less time than building each object and serializing it. The bytes are
  * written by TextOut (text-out.ts).
  *
+ * members/writeOne/repeatedText/mapText follow ProtoRenderer's build/one/repeated/map step for step, writing
+ * where those build: a change to one side must be made to the other (the equality tests fail when they drift).
+ *
  * What it does not print itself it leaves to the object path by throwing TextFallback: a struct whose inline
  * fields could repeat a JSON name (Object.assign semantics), an inline field that is not a struct, a top-level
  * field named kind or apiVersion, and maps whose entries are out of order while their values can report
