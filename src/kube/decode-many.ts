@@ -9,7 +9,8 @@
  * its batches are decoded here, so the results are always complete. Everything is synchronous (helpers
  * are waited for with Atomics.wait), like the reader that yields the values.
  *
- * Each text is exactly `stringifyJson(decodeObject(value, {key, modRevision}).object, indent)`.
+ * Each text is exactly `stringifyJson(decodeObject(value, {key, modRevision}).object, indent)`; compact texts of
+ * protobuf values are printed by decodeObjectText without building the object (render-text.ts).
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
