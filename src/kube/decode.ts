@@ -544,7 +544,7 @@ const textRenderers = new WeakMap<KubeSchema, ProtoTextRenderer>();
 /**
  * The compact JSON text of a protobuf-stored object of a known type — exactly
  * `stringifyJson(decodeObject(value, opts).object, 0)`, with the same unknown-field reports — printed
- * without building the object (render-text.ts: about twice as fast). Undefined when only decodeObject can
+ * without building the object (render-text.ts: ≈ 30% less time). Undefined when only decodeObject can
  * print it: JSON and CBOR values, types the schema lacks, kinds with read-time fixups, the rare shapes
  * render-text leaves to the object path, and values it cannot read (decodeObject then says what is wrong).
  */
