@@ -148,16 +148,6 @@ export class KubeStore {
     return { views, missing };
   }
 
-  /** Every live key under the prefix (keys only). */
-  *allKeys(): IterableIterator<KeyValue> {
-    const prefix = Buffer.from(`${this.resources.prefix}/`);
-    yield* this.db.mvcc.liveAt(this.revision, {
-      key: prefix,
-      rangeEnd: prefixRangeEnd(prefix),
-      keysOnly: true,
-    });
-  }
-
   /** The value of a key at the store's revision (a pass over the file: for one key, not for listings). */
   value(key: Buffer): KeyValue | undefined {
     return this.db.mvcc.range({ key, revision: this.revision }).kvs[0];
