@@ -2,13 +2,16 @@
  * Benchmark of Lifeboat's Kubernetes object decoder (issue 4): decode every object of a snapshot into the
  * apiserver's JSON, objects/s and peak RSS (from /usr/bin/time), median of N runs.
  *
- * The measured pass (`--decode FILE`) opens the snapshot and runs the library's bulk path: liveValues
- * (src/kube/live-values.ts) reads the live values under /registry/ in file order and decodeManyJson
- * (src/kube/decode-many.ts) decodes every one with decodeObject and prints it with stringifyJson. Both can use
- * a helper thread; by default they do only on machines with 4+ free CPUs (on 2 vCPUs both were measured
- * slower than one thread), so here the default pass runs on one thread. `--threads N` sets the decode threads,
- * `--reader-helper` makes liveValues read on a helper thread. Each run also measures `--single` (everything
- * on one thread, whatever the defaults), reported as lifeboatSingleThread.
+ * Two pairs, each tool doing the same work:
+ *   - decode and print: `lifeboat dump --from FILE --show-managed-fields --show-secrets` (the CLI a user runs:
+ *     every live object under /registry/ as JSON, one per line, to a pipe) against auger
+ *     `extract --fields=key,value` (every value converted to JSON and printed, one line per object);
+ *   - decode only: the library's bulk path in a process of its own (`--decode FILE`: liveValues reads the
+ *     live values in file order, decodeManyJson makes each one's JSON text, nothing is printed) against auger
+ *     `extract --fields=key` (auger still converts every value to JSON, then prints only the key).
+ * Both Lifeboat paths can use helper threads; by default they do only on machines with 4+ free CPUs (on 2
+ * vCPUs both were measured slower than one thread). `--threads N` sets the decode threads of the decode-only
+ * pass, `--reader-helper` makes liveValues read on a helper thread there.
  *
  * Fixture: a real kube-apiserver (harness, every feature gate on) gets the test corpus (65 kinds); the stored
  * values of those objects are then copied under new keys straight into etcd until the store holds ≥ 100,000
@@ -17,15 +20,13 @@
  * auger (github.com/etcd-io/auger, the usual comparison) cannot be fetched by `go` here: the Go module proxy
  * answers 403 for it, so scripts/install-binaries does not build it. When an auger binary is present anyway
  * (`LIFEBOAT_AUGER=/path/to/auger`, else ${XDG_CACHE_HOME:-~/.cache}/lifeboat/auger-fetched/auger; see
- * docs/binaries.md) it runs on the same file in the same run: `auger extract -f FILE --keys-by-prefix /registry/`
- * with `--fields=key,value` (every value converted to JSON and printed, one line per object; a value auger cannot
- * decode prints `null`) and with the default `--fields=key` (auger still converts every value to JSON, then prints
- * only the key). Throughput is compared on process wall time (open + decode + exit) for both tools. Without a
- * binary its column says why it is unavailable.
+ * docs/binaries.md) it runs on the same file in the same run (`auger extract -f FILE --keys-by-prefix
+ * /registry/`; a value auger cannot decode prints `null`). Throughput is compared on process wall time (open +
+ * decode + exit) for both tools. Without a binary its column says why it is unavailable.
  *
  * Run: npx tsc -p . && node dist/bench/kube-decode.js [--smoke] [--runs N] [--fixture FILE] [--keep DIR]
  *        [--threads N] [--reader-helper]
- *      node dist/bench/kube-decode.js --decode FILE [--threads N] [--reader-helper] [--single]   (one pass; prints {objects, seconds})
+ *      node dist/bench/kube-decode.js --decode FILE [--threads N] [--reader-helper]   (one pass; prints {objects, seconds})
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -34,6 +35,7 @@ import { join } from 'node:path';
 import { decodeManyJson } from '../src/kube/decode-many.js';
 import { liveValues } from '../src/kube/live-values.js';
 import { openSnapshot } from '../src/snapshot/index.js';
+import { lifeboatBin } from '../test/helpers/cli.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -41,12 +43,7 @@ const flag = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 
-async function decodeAll(
-  file: string,
-  threads: number | undefined,
-  single: boolean,
-  readerHelper: boolean,
-): Promise<void> {
+async function decodeAll(file: string, threads: number | undefined, readerHelper: boolean): Promise<void> {
   const snap = await openSnapshot(file);
   const started = process.hrtime.bigint();
   let objects = 0;
@@ -55,14 +52,17 @@ async function decodeAll(
   const stats = { threads: 0, helped: 0 };
   const readStats = { helped: 0 };
   try {
-    // The library's bulk path: the live values read on a helper thread (live-values.ts), each decoded to the
-    // apiserver's JSON (decodeObject) and stringified (stringifyJson) by decodeManyJson (decode-many.ts).
-    // `--single`: all of it on this one thread.
+    // The library's bulk path: the live values read (live-values.ts), each one's apiserver JSON text made by
+    // decodeManyJson (decode-many.ts), everything shown as auger shows it (managedFields, Secret values).
     const stored = liveValues(snap.db, 0n, Buffer.from('/registry/'), {
-      ...(single ? { helper: false } : readerHelper ? { helper: true } : {}),
+      ...(readerHelper ? { helper: true } : {}),
       stats: readStats,
     });
-    const opts = { stats, ...(single ? { threads: 1 } : threads === undefined ? {} : { threads }) };
+    const opts = {
+      stats,
+      show: { showManagedFields: true, showSecrets: true },
+      ...(threads === undefined ? {} : { threads }),
+    };
     for (const d of decodeManyJson(stored, opts)) {
       if (d.json === undefined) failed++;
       else {
@@ -263,7 +263,6 @@ async function main(): Promise<void> {
     return decodeAll(
       decodeFile,
       threadsFlag === undefined ? undefined : Number(threadsFlag),
-      args.includes('--single'),
       args.includes('--reader-helper'),
     );
   const smoke = args.includes('--smoke');
@@ -290,7 +289,7 @@ async function main(): Promise<void> {
       cpuSeconds: number;
     };
     const results: Run[] = [];
-    const single: Run[] = [];
+    const dumps: Run[] = [];
     const lifeboatOnce = async (extra: string[], into: Run[]): Promise<void> => {
       const t = await timed(process.execPath, [process.argv[1]!, '--decode', file!, ...extra]);
       if (t.code !== 0) throw new Error(`decode run failed: ${t.stdout}`);
@@ -312,8 +311,25 @@ async function main(): Promise<void> {
         cpuSeconds: t.cpuSeconds,
       });
     };
-    // Runs are interleaved (Lifeboat, Lifeboat on one thread, auger values, auger keys) so that all see the
-    // same machine load.
+    const dumpArgv = [lifeboatBin(), 'dump', '--from', file, '--show-managed-fields', '--show-secrets'];
+    const dumpOnce = async (): Promise<void> => {
+      const t = await timed(process.execPath, dumpArgv, { countLines: true });
+      if (t.code !== 0) throw new Error(`lifeboat dump failed (exit ${t.code}): ${t.stderr}`);
+      // Its last line counts the objects printed; warnings before it name objects it could not show.
+      const m = /: (\d+) objects under /.exec(t.stderr);
+      if (!m || Number(m[1]) !== t.lines || /warning:/.test(t.stderr))
+        throw new Error(`lifeboat dump printed ${t.lines} lines: ${t.stderr}`);
+      dumps.push({
+        threads: 0,
+        readerHelper: false,
+        objects: t.lines,
+        seconds: t.wallSeconds,
+        wallSeconds: t.wallSeconds,
+        rssKiB: t.rssKiB,
+        cpuSeconds: t.cpuSeconds,
+      });
+    };
+    // Runs are interleaved (decode only, dump, auger values, auger keys) so that all see the same load.
     for (let i = 0; i < runs; i++) {
       await lifeboatOnce(
         [
@@ -322,7 +338,7 @@ async function main(): Promise<void> {
         ],
         results,
       );
-      await lifeboatOnce(['--single'], single);
+      await dumpOnce();
       if ('path' in bin) {
         augerRuns.values.push(await augerOnce(bin.path, file, 'key,value'));
         augerRuns.keys.push(await augerOnce(bin.path, file, 'key'));
@@ -352,7 +368,8 @@ async function main(): Promise<void> {
       ...summary(results),
     };
     const med = results[Math.floor(results.length / 2)]!;
-    const lifeboatSingleThread = summary(single);
+    const { decodeThreadsUsed: _t, readerHelperUsed: _r, ...dumpSummary } = summary(dumps);
+    const lifeboatDump = { command: `lifeboat ${dumpArgv.slice(1).join(' ')}`, ...dumpSummary };
     let auger: Record<string, unknown>;
     let ratio: Record<string, number> | string;
     if ('path' in bin) {
@@ -360,20 +377,19 @@ async function main(): Promise<void> {
       const keys = augerSummary(file, 'key', augerRuns.keys);
       auger = { binary: bin.path, values, keys };
       ratio = {
-        // Lifeboat objects/s ÷ auger objects/s, both on process wall time.
-        lifeboatOverAugerValues: +(lifeboat.objectsPerSecondWall / values.objectsPerSecond).toFixed(2),
-        lifeboatOverAugerKeys: +(lifeboat.objectsPerSecondWall / keys.objectsPerSecond).toFixed(2),
+        // Decode and print: lifeboat dump objects/s ÷ auger --fields=key,value objects/s (process wall time).
+        dumpOverAugerValues: +(lifeboatDump.objectsPerSecondWall / values.objectsPerSecond).toFixed(2),
+        // Decode only: the library pass ÷ auger --fields=key.
+        decodeOverAugerKeys: +(lifeboat.objectsPerSecondWall / keys.objectsPerSecond).toFixed(2),
         // The same, counting only the objects each tool decoded: auger prints null for values it cannot
         // convert (seen in its value column; its key-only run fails on the same values, invisibly).
         // Lifeboat decodes every object (a failure stops the bench).
-        singleThreadLifeboatOverAugerKeys: +(
-          lifeboatSingleThread.objectsPerSecondWall / keys.objectsPerSecond
-        ).toFixed(2),
-        decodedLifeboatOverAugerKeys: +(
+        decodedOnlyOverAugerKeys: +(
           lifeboat.objectsPerSecondWall /
           ((keys.objectsPerSecond * (med.objects - (values.undecodable ?? 0))) / med.objects)
         ).toFixed(2),
-        peakRssLifeboatOverAugerValues: +(lifeboat.peakRssMiB / values.peakRssMiB).toFixed(2),
+        peakRssDumpOverAugerValues: +(lifeboatDump.peakRssMiB / values.peakRssMiB).toFixed(2),
+        peakRssDecodeOverAugerKeys: +(lifeboat.peakRssMiB / keys.peakRssMiB).toFixed(2),
       };
     } else {
       auger = bin;
@@ -383,8 +399,8 @@ async function main(): Promise<void> {
       file,
       fileMiB: +(statSync(file).size / 2 ** 20).toFixed(1),
       objects: med.objects,
-      lifeboat,
-      lifeboatSingleThread,
+      lifeboatDecodeOnly: lifeboat,
+      lifeboatDump,
       auger,
       ratio,
       runs,

@@ -36,6 +36,15 @@ export const groups: CommandGroup[] = [
     load: () => import('./commands/get.js'),
   },
   {
+    name: 'dump',
+    summary: 'every Kubernetes object in a backup file as JSON, one per line (decrypts, redacts Secrets)',
+    examples: [
+      'lifeboat dump --from snap.db > objects.ndjson',
+      "lifeboat dump --from snap.db --prefix /registry/configmaps/ | jq -r '.metadata.name'",
+    ],
+    load: () => import('./commands/dump.js'),
+  },
+  {
     name: 'api-resources',
     summary:
       'every Kubernetes resource stored in a backup file, with object counts, stored versions and encodings',

@@ -18,7 +18,7 @@ parentPort!.on('message', (b: HelperBatch) => {
   for (let i = 0; i < b.ends.length; i++) {
     const end = b.ends[i]!;
     try {
-      const r = decodeJsonText(data.subarray(start, end), b.keys[i]!, b.revs[i], b.indent);
+      const r = decodeJsonText(data.subarray(start, end), b.keys[i]!, b.revs[i], b.text);
       texts.push(r.json);
       lens[i] = r.json.length;
       if (r.unknownFields.length > 0) unknown.push([i, r.unknownFields]);

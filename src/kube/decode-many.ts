@@ -9,15 +9,17 @@
  * its batches are decoded here, so the results are always complete. Everything is synchronous (helpers
  * are waited for with Atomics.wait), like the reader that yields the values.
  *
- * Each text is exactly `stringifyJson(decodeObject(value, {key, modRevision}).object, indent)`; compact texts of
- * protobuf values are printed by decodeObjectText without building the object (render-text.ts).
+ * Each text is exactly `stringifyJson(present(decodeObject(value, {key, modRevision}).object, show), indent)`;
+ * compact texts of protobuf values are printed by decodeObjectText without building the object
+ * (render-text.ts).
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { stringifyJson } from '../util/json.js';
-import { decodeObject, decodeObjectText } from './decode.js';
+import { decodeObject, decodeObjectText, type ShowOptions } from './decode.js';
+import { present } from './present.js';
 import type { UnknownField } from './render-proto.js';
 
 export interface StoredObject {
@@ -38,9 +40,17 @@ export interface DecodedText {
   unknownFields: UnknownField[];
 }
 
+/** How each object is printed: stringifyJson's indent, and what `present` shows. */
+export interface TextOptions {
+  indent: number;
+  show: ShowOptions;
+}
+
 export interface DecodeManyOptions {
   /** stringifyJson's indent (default 0: compact). */
   indent?: number;
+  /** What is shown (default: as kubectl shows it, managedFields hidden and Secret values redacted). */
+  show?: ShowOptions;
   /** Threads decoding, this one included (default: `defaultThreads()`). */
   threads?: number;
   /**
@@ -70,20 +80,20 @@ export function decodeJsonText(
   value: Uint8Array,
   key: string,
   modRevision: bigint | undefined,
-  indent: number,
+  t: TextOptions,
 ): { json: string; unknownFields: UnknownField[] } {
   const opts = modRevision === undefined ? { key } : { key, modRevision };
-  if (indent === 0) {
-    const text = decodeObjectText(value, opts);
+  if (t.indent === 0) {
+    const text = decodeObjectText(value, opts, t.show);
     if (text) return text;
   }
   const d = decodeObject(value, opts);
-  return { json: stringifyJson(d.object, indent), unknownFields: d.unknownFields };
+  return { json: stringifyJson(present(d.object, t.show), t.indent), unknownFields: d.unknownFields };
 }
 
-function decodeOne(o: StoredObject, indent: number): DecodedText {
+function decodeOne(o: StoredObject, t: TextOptions): DecodedText {
   try {
-    const r = decodeJsonText(o.value, o.key, o.modRevision, indent);
+    const r = decodeJsonText(o.value, o.key, o.modRevision, t);
     return {
       key: o.key,
       modRevision: o.modRevision,
@@ -110,7 +120,7 @@ export interface HelperBatch {
   data: SharedArrayBuffer;
   /** End offset in `data` of each value (values are back to back from 0). */
   ends: number[];
-  indent: number;
+  text: TextOptions;
 }
 
 /** A helper's answer: the texts back to back and the length of each (-1: none); problems and unknown fields by index. */
@@ -174,7 +184,7 @@ class Helpers {
 
   constructor(
     private readonly count: number,
-    private readonly indent: number,
+    private readonly text: TextOptions,
   ) {}
 
   start(): void {
@@ -215,7 +225,7 @@ class Helpers {
       revs: b.revs,
       data: b.data!,
       ends: b.ends,
-      indent: this.indent,
+      text: this.text,
     };
     h.inFlight++;
     b.sentAt = Date.now();
@@ -269,7 +279,7 @@ class Helpers {
     for (const [id, b] of this.waiting) {
       if (b.helper !== h) continue;
       this.waiting.delete(id);
-      b.results = decodeShared(b, this.indent);
+      b.results = decodeShared(b, this.text);
     }
   }
 
@@ -304,15 +314,13 @@ function fromHelper(b: Batch, r: HelperResult): DecodedText[] {
 }
 
 /** Decodes a helper batch's shared copy on this thread. */
-function decodeShared(b: Batch, indent: number): DecodedText[] {
+function decodeShared(b: Batch, t: TextOptions): DecodedText[] {
   const data = Buffer.from(b.data!);
   const out: DecodedText[] = [];
   let start = 0;
   for (let i = 0; i < b.ends.length; i++) {
     const end = b.ends[i]!;
-    out.push(
-      decodeOne({ key: b.keys[i]!, value: data.subarray(start, end), modRevision: b.revs[i] }, indent),
-    );
+    out.push(decodeOne({ key: b.keys[i]!, value: data.subarray(start, end), modRevision: b.revs[i] }, t));
     start = end;
   }
   return out;
@@ -326,15 +334,15 @@ export function* decodeManyJson(
   objects: Iterable<StoredObject>,
   opts: DecodeManyOptions = {},
 ): IterableIterator<DecodedText> {
-  const indent = opts.indent ?? 0;
+  const text: TextOptions = { indent: opts.indent ?? 0, show: opts.show ?? {} };
   const threads = Math.max(1, Math.floor(opts.threads ?? defaultThreads()));
   if (opts.stats) opts.stats.threads = threads;
   if (threads === 1) {
-    for (const o of objects) yield decodeOne(o, indent);
+    for (const o of objects) yield decodeOne(o, text);
     return;
   }
   const helperAfter = opts.helperAfter ?? 2048;
-  const helpers = new Helpers(threads - 1, indent);
+  const helpers = new Helpers(threads - 1, text);
   const queue: Batch[] = [];
   let seen = 0;
   let nextId = 0;
@@ -373,7 +381,7 @@ export function* decodeManyJson(
         new Uint8Array(b.data!, b.bytes, len).set(o.value);
         b.ends.push(b.bytes + len);
       } else {
-        b.results!.push(decodeOne(o, indent));
+        b.results!.push(decodeOne(o, text));
       }
       b.bytes += len;
       if (

@@ -538,19 +538,30 @@ export function decodeObject(value: Uint8Array, opts: DecodeOptions): DecodedObj
   throw new NotAnObjectError(where, 'not a Kubernetes object (expected k8s\\0 protobuf, JSON or CBOR)');
 }
 
+/** What a printed object shows that kubectl hides by default (present.ts's `present`). */
+export interface ShowOptions {
+  /** Keep metadata.managedFields. */
+  showManagedFields?: boolean;
+  /** Print Secret values instead of redacting them. */
+  showSecrets?: boolean;
+}
+
 /** One text renderer per schema, reused from value to value (rendering is synchronous). */
 const textRenderers = new WeakMap<KubeSchema, ProtoTextRenderer>();
 
 /**
  * The compact JSON text of a protobuf-stored object of a known type — exactly
- * `stringifyJson(decodeObject(value, opts).object, 0)`, with the same unknown-field reports — printed
- * without building the object (render-text.ts: ≈ 30% less time). Undefined when only decodeObject can
- * print it: JSON and CBOR values, types the schema lacks, kinds with read-time fixups, the rare shapes
- * render-text leaves to the object path, and values it cannot read (decodeObject then says what is wrong).
+ * `stringifyJson(present(decodeObject(value, opts).object, show), 0)`, with the same unknown-field
+ * reports — printed without building the object (render-text.ts: ≈ 30% less time). Without `show`, the
+ * object as decoded (managedFields and Secret values included). Undefined when only decodeObject can print
+ * it: JSON and CBOR values, types the schema lacks, kinds with read-time fixups, Secrets to redact, the
+ * rare shapes render-text leaves to the object path, and values it cannot read (decodeObject then says
+ * what is wrong).
  */
 export function decodeObjectText(
   value: Uint8Array,
   opts: DecodeOptions,
+  show: ShowOptions = { showManagedFields: true, showSecrets: true },
 ): { json: string; unknownFields: UnknownField[] } | undefined {
   if (storageEncoding(value) !== 'protobuf') return undefined;
   const schema = opts.schema ?? kubeSchema();
@@ -560,9 +571,11 @@ export function decodeObjectText(
     const { typeMeta, rawStart, rawEnd, entry } = readEnvelope(buf, where);
     const kindDef = kindOf(schema, typeMeta, entry);
     if (!kindDef || FIXUP_KINDS.has(typeMeta.kind)) return undefined;
+    if (!show.showSecrets && typeMeta.kind === 'Secret') return undefined;
     const unknown: UnknownField[] = [];
     let r = textRenderers.get(schema);
     if (!r) textRenderers.set(schema, (r = new ProtoTextRenderer({ schema, where, unknown })));
+    r.hideManagedFields = !show.showManagedFields;
     const json = r
       .retarget(where, unknown)
       .objectText(

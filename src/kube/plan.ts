@@ -139,6 +139,8 @@ export interface StructPlan {
   nslots: number;
   /** Index in `fields` of ObjectMeta's resourceVersion, else -1. */
   rvIndex: number;
+  /** Index in `fields` of ObjectMeta's managedFields, else -1. */
+  mfIndex: number;
   /** JSON names of the fields (inline types expanded) and whether one is used twice; for render-json. */
   names: Set<string> | undefined;
   namesUnique: boolean;
@@ -347,6 +349,7 @@ export function structPlan(schema: KubeSchema, name: string): StructPlan | undef
     byNum,
     nslots,
     rvIndex: name === OBJECT_META ? fields.findIndex((f) => f.json === 'resourceVersion') : -1,
+    mfIndex: name === OBJECT_META ? fields.findIndex((f) => f.json === 'managedFields') : -1,
     names: undefined,
     namesUnique: true,
     takesAll: false,

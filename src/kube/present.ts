@@ -6,13 +6,55 @@
 import { UsageError } from '../util/errors.js';
 import { toGoYaml } from './go-yaml.js';
 import { goStringCompare, orderedObject, stringifyJson } from '../util/json.js';
-import type { JsonObject, JsonValue } from './render-proto.js';
+import type { ShowOptions } from './decode.js';
+import { redactSecret } from './redact.js';
+import type { JsonObject, JsonValue, UnknownField } from './render-proto.js';
 import type { ResourceInfo } from './resources.js';
 
 export type OutputFormat = 'json' | 'yaml' | 'name' | 'wide' | 'table';
 
 function asObj(v: JsonValue | undefined): JsonObject | undefined {
   return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+}
+
+/** Where fields unknown to the schema travel with the object they came from. */
+export const UNKNOWN_FIELDS_ANNOTATION = 'lifeboat.io/unknown-fields';
+
+/** The object with its unknown fields kept (not dropped) in the annotation UNKNOWN_FIELDS_ANNOTATION. */
+export function withUnknownFields(obj: JsonObject, unknown: UnknownField[]): JsonObject {
+  if (unknown.length === 0) return obj;
+  const m = (obj.metadata ?? {}) as JsonObject;
+  const ann = (m.annotations ?? {}) as JsonObject;
+  return {
+    ...obj,
+    metadata: { ...m, annotations: { ...ann, [UNKNOWN_FIELDS_ANNOTATION]: JSON.stringify(unknown) } },
+  };
+}
+
+/** The warning for an object with unknown fields (without the `lifeboat: warning: ` prefix). */
+export function unknownFieldsNote(key: string, unknown: UnknownField[]): string {
+  const some = unknown
+    .slice(0, 3)
+    .map((u) => `${u.path} #${u.num}`)
+    .join(', ');
+  return `${key}: ${unknown.length} field(s) unknown to the schema (${some}) kept in the annotation ${UNKNOWN_FIELDS_ANNOTATION}`;
+}
+
+/** The object as printed: managedFields hidden unless asked, Secrets redacted unless asked. */
+export function present(o: JsonObject, opts: ShowOptions): JsonObject {
+  let obj = o;
+  const meta = obj.metadata;
+  if (
+    !opts.showManagedFields &&
+    meta &&
+    typeof meta === 'object' &&
+    !Array.isArray(meta) &&
+    'managedFields' in meta
+  ) {
+    const { managedFields: _drop, ...rest } = meta;
+    obj = { ...obj, metadata: rest as { [k: string]: JsonValue } };
+  }
+  return opts.showSecrets ? obj : redactSecret(obj);
 }
 
 /** Keys sorted at every level as Go sorts map keys (UTF-8 bytes), as kubectl prints (unstructured maps). */

@@ -71,6 +71,12 @@ const topLevel = new WeakMap<StructPlan, boolean>();
 
 export class ProtoTextRenderer extends ProtoRenderer {
   private readonly w = new TextOut();
+  /**
+   * Leave out the top-level metadata.managedFields, as `present` (present.ts) does. They are still rendered
+   * (then taken back), so that unknown fields in them are reported as the object path reports them.
+   */
+  hideManagedFields = false;
+  private mfArmed = false;
 
   /**
    * `{"kind":…,"apiVersion":…` and the fields of the message `bytes[start, end)` of struct type `typeName`, with
@@ -89,6 +95,7 @@ export class ProtoTextRenderer extends ProtoRenderer {
     const plan = structPlan(this.schema, typeName);
     if (!plan) throw new TextFallback(`no plan for ${typeName}`);
     if (!this.topLevelOk(plan)) throw new TextFallback(`${typeName} has names the object path merges`);
+    this.mfArmed = false;
     this.w.begin();
     this.w.writeByte(0x7b);
     this.w.writeAscii('"kind":');
@@ -145,6 +152,11 @@ export class ProtoTextRenderer extends ProtoRenderer {
       this.rvArmed = false;
       this.rvPlaced = true;
     }
+    let mfAt = -1;
+    if (this.mfArmed) {
+      mfAt = plan.mfIndex;
+      this.mfArmed = false;
+    }
     this.depth++;
     for (let i = 0; i < fields.length; i++) {
       const f = fields[i]!;
@@ -184,7 +196,10 @@ export class ProtoTextRenderer extends ProtoRenderer {
       const c = f.codec;
       const track = c.mayReport && !f.inline;
       if (track) this.push(f.seg);
-      if (f.isMetadata && this.depth === 1 && this.rv !== undefined) this.rvArmed = true;
+      if (f.isMetadata && this.depth === 1) {
+        if (this.rv !== undefined) this.rvArmed = true;
+        this.mfArmed = this.hideManagedFields;
+      }
       if (f.inline) {
         if (f.mode !== FIELD_SINGLE || c.op !== OP_STRUCT)
           throw new TextFallback('an inline field that is not a struct');
@@ -207,8 +222,14 @@ export class ProtoTextRenderer extends ProtoRenderer {
         } else if (f.mode === FIELD_REPEATED) this.repeatedText(c, head);
         else this.mapText(f, head);
         if ((f.omitempty || f.omitzero) && this.w.omitted(f, from, mark, longMark, this)) first = wasFirst;
+        if (i === mfAt) {
+          this.w.p = mark;
+          this.w.long.length = longMark;
+          first = wasFirst;
+        }
       }
       this.rvArmed = false;
+      this.mfArmed = false;
       if (track) this.plen--;
     }
     this.depth--;

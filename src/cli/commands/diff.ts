@@ -7,7 +7,8 @@ import type { ResourceInfo } from '../../kube/resources.js';
 import { KubeStore } from '../../kube/store.js';
 import { openSnapshot, type OpenedSnapshot } from '../../snapshot/index.js';
 import { UsageError } from '../../util/errors.js';
-import { parseRevision, present } from './get.js';
+import { present } from '../../kube/present.js';
+import { parseRevision } from './get.js';
 import { out } from './output.js';
 
 interface DiffOptions {

@@ -6,13 +6,15 @@ import {
   nameOf,
   parseFieldSelector,
   parseSelector,
+  present,
   renderDocument,
+  unknownFieldsNote,
+  withUnknownFields,
   renderTable,
   type OutputFormat,
   type TableInput,
 } from '../../kube/present.js';
-import { redactSecret } from '../../kube/redact.js';
-import type { JsonObject, JsonValue } from '../../kube/render-proto.js';
+import type { JsonObject } from '../../kube/render-proto.js';
 import { ObjectNotFoundError, qualifiedName, type ResourceInfo } from '../../kube/resources.js';
 import { KubeStore, type ObjectView } from '../../kube/store.js';
 import { openSnapshot } from '../../snapshot/index.js';
@@ -40,26 +42,6 @@ export function parseRevision(text: string | undefined): bigint {
   if (text === undefined) return 0n;
   if (!/^\d+$/.test(text)) throw new UsageError(`--rev: expected a revision number, got '${text}'`);
   return BigInt(text);
-}
-
-/** The object as printed: managedFields hidden unless asked, Secrets redacted unless asked. */
-export function present(
-  o: JsonObject,
-  opts: { showManagedFields?: boolean; showSecrets?: boolean },
-): JsonObject {
-  let obj = o;
-  const meta = obj.metadata;
-  if (
-    !opts.showManagedFields &&
-    meta &&
-    typeof meta === 'object' &&
-    !Array.isArray(meta) &&
-    'managedFields' in meta
-  ) {
-    const { managedFields: _drop, ...rest } = meta;
-    obj = { ...obj, metadata: rest as { [k: string]: JsonValue } };
-  }
-  return opts.showSecrets ? obj : redactSecret(obj);
 }
 
 export function define(cmd: Command): void {
@@ -276,27 +258,9 @@ function collect(
     }
     const meta = v.object.metadata as JsonObject | undefined;
     if (o.labelReqs && !matchesSelector(meta?.labels as JsonObject | undefined, o.labelReqs)) continue;
-    if (v.unknownFields.length > 0) {
-      process.stderr.write(
-        `lifeboat: warning: ${v.key}: ${v.unknownFields.length} field(s) unknown to the schema (${v.unknownFields
-          .slice(0, 3)
-          .map((u) => `${u.path} #${u.num}`)
-          .join(', ')}) kept in the annotation lifeboat.io/unknown-fields\n`,
-      );
-    }
-    let obj = v.object;
-    if (v.unknownFields.length > 0) {
-      // Kept, not dropped: the raw fields travel with the object as an annotation.
-      const m = (obj.metadata ?? {}) as JsonObject;
-      const ann = (m.annotations ?? {}) as JsonObject;
-      obj = {
-        ...obj,
-        metadata: {
-          ...m,
-          annotations: { ...ann, 'lifeboat.io/unknown-fields': JSON.stringify(v.unknownFields) },
-        },
-      };
-    }
+    if (v.unknownFields.length > 0)
+      process.stderr.write(`lifeboat: warning: ${unknownFieldsNote(v.key, v.unknownFields)}\n`);
+    const obj = withUnknownFields(v.object, v.unknownFields);
     rows.push({ resource: r, object: present(obj, o.present) });
   }
   return { rows, missing };

@@ -5,7 +5,7 @@ import { withoutChurn, yamlDiff } from '../../kube/object-diff.js';
 import type { JsonObject, JsonValue } from '../../kube/render-proto.js';
 import { KubeStore } from '../../kube/store.js';
 import { openSnapshot } from '../../snapshot/index.js';
-import { present } from './get.js';
+import { present } from '../../kube/present.js';
 import { out } from './output.js';
 
 /** The managedFields entry written last: manager and operation. */

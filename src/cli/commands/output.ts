@@ -26,6 +26,11 @@ export class BufferedOut {
 
   /** Returns a promise only when it had to write out (await it then); undefined when it just copied. */
   write(data: string | Buffer): Promise<void> | undefined {
+    // A string that surely fits (at most 3 bytes of UTF-8 per UTF-16 unit) is encoded straight in.
+    if (typeof data === 'string' && this.size + data.length * 3 <= this.chunk.length) {
+      this.size += this.chunk.write(data, this.size, 'utf8');
+      return undefined;
+    }
     const b = typeof data === 'string' ? Buffer.from(data) : data;
     if (this.size + b.length > this.chunk.length || b.length >= this.chunk.length) return this.writeOut(b);
     this.chunk.set(b, this.size);

@@ -9,7 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { prefixRangeEnd } from '../../../src/etcd/index.js';
+import { present, withUnknownFields } from '../../../src/kube/present.js';
 import { canonicalQuantity } from '../../../src/kube/quantity.js';
+import { stringifyJson } from '../../../src/util/json.js';
 import { KubeStore, type ObjectView } from '../../../src/kube/store.js';
 import { openSnapshot } from '../../../src/snapshot/index.js';
 import { Harness } from '../../../src/lab/harness.js';
@@ -454,4 +457,59 @@ test('listing reads the file once per listing, not once per object (a snapshot h
   } finally {
     opened.close();
   }
+});
+
+test('dump prints every live object as get shows it, one per line (Secrets redacted, managedFields hidden unless asked); -o json is one List', async () => {
+  const want = { shown: [] as string[], all: [] as string[], problems: 0 };
+  const opened = await openSnapshot(snap);
+  try {
+    const store = new KubeStore(opened.db, { etcdPrefix: '/registry' });
+    const prefix = Buffer.from('/registry/');
+    const range = { key: prefix, rangeEnd: prefixRangeEnd(prefix), order: 'revision' as const };
+    for (const kv of opened.db.mvcc.liveAt(store.revision, range)) {
+      const v = store.view(kv);
+      if (!v.object) {
+        want.problems++;
+        continue;
+      }
+      const o = withUnknownFields(v.object, v.unknownFields);
+      want.shown.push(stringifyJson(present(o, {}), 0));
+      want.all.push(stringifyJson(present(o, { showManagedFields: true, showSecrets: true }), 0));
+    }
+  } finally {
+    opened.close();
+  }
+  assert.ok(want.shown.length > 50, `${want.shown.length} objects`);
+  const secret = (lines: string[]): string =>
+    lines.find((l) => l.includes('"kind":"Secret"') && l.includes('"name":"s1"'))!;
+  const hidden = Buffer.from('not-shown').toString('base64');
+
+  const r = await runCli(['dump', '--from', snap]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.deepEqual(lines, want.shown);
+  assert.match(r.stderr, new RegExp(`: ${want.shown.length} objects under /registry/ at revision \\d+`));
+  assert.ok(!r.stdout.includes('"managedFields"') && !r.stdout.includes(hidden));
+  assert.match(secret(lines), /"password":"REDACTED\(sha256:[0-9a-f]{8}\)"/);
+
+  const all = await runCli(['dump', '--from', snap, '--show-secrets', '--show-managed-fields']);
+  assert.equal(all.code, 0, all.stderr);
+  const allLines = all.stdout.trimEnd().split('\n');
+  assert.deepEqual(allLines, want.all);
+  assert.ok(secret(allLines).includes(`"password":"${hidden}"`) && all.stdout.includes('"managedFields"'));
+
+  const list = await runCli(['dump', '--from', snap, '-o', 'json', '--prefix', '/registry/configmaps/']);
+  assert.equal(list.code, 0, list.stderr);
+  const doc = JSON.parse(list.stdout) as { kind: string; apiVersion: string; items: { kind: string }[] };
+  assert.equal(doc.kind, 'List');
+  assert.equal(doc.apiVersion, 'v1');
+  assert.deepEqual(
+    doc.items.map((i) => JSON.stringify(i)),
+    want.shown.filter((l) => l.startsWith('{"kind":"ConfigMap"')).map((l) => JSON.stringify(JSON.parse(l))),
+  );
+
+  const bad = await runCli(['dump', '--from', snap, '-o', 'yaml']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  assert.match(bad.stderr, /-o: expected one of ndjson, json, got 'yaml'/);
 });

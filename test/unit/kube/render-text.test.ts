@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeObject, decodeObjectText } from '../../../src/kube/decode.js';
+import { decodeObject, decodeObjectText, type ShowOptions } from '../../../src/kube/decode.js';
+import { present } from '../../../src/kube/present.js';
 import { parseLosslessJson } from '../../../src/kube/json-value.js';
 import { isPrintedJson } from '../../../src/kube/text-out.js';
 import { stringifyJson } from '../../../src/util/json.js';
@@ -140,14 +141,20 @@ function firstDiff(a: string, b: string): string {
   return `at ${i}: …${a.slice(Math.max(0, i - 60), i + 60)}… vs …${b.slice(Math.max(0, i - 60), i + 60)}…`;
 }
 
+/** Everything shown (decodeObjectText's default), and as kubectl shows it (managedFields hidden). */
+const SHOWS: (ShowOptions | undefined)[] = [undefined, { showSecrets: true }];
+
 function check(value: Buffer, where: string, mustUseText: boolean): void {
   const key = '/registry/x/ns/name';
-  const text = decodeObjectText(value, { key, modRevision: 42n });
-  if (mustUseText) assert.ok(text, `${where}: the text path answered`);
-  if (!text) return;
-  const d = decodeObject(value, { key, modRevision: 42n });
-  assert.equal(text.json, stringifyJson(d.object, 0), where);
-  assert.deepEqual(text.unknownFields, d.unknownFields, where);
+  for (const show of SHOWS) {
+    const text = decodeObjectText(value, { key, modRevision: 42n }, show);
+    if (mustUseText) assert.ok(text, `${where}: the text path answered`);
+    if (!text) return;
+    const d = decodeObject(value, { key, modRevision: 42n });
+    const want = show ? present(d.object, show) : d.object;
+    assert.equal(text.json, stringifyJson(want, 0), `${where}, ${JSON.stringify(show)}`);
+    assert.deepEqual(text.unknownFields, d.unknownFields, where);
+  }
 }
 
 test('the text path prints what the object path prints, on every branch', () => {
@@ -161,6 +168,10 @@ test('the text path prints what the object path prints, on every branch', () => 
   assert.match(first.json, /"f:data":\{"\.":\{\},"f:a":\{\}\}/);
   assert.match(first.json, /"bad":"in\\"va\\\\lid \ufffd/);
   assert.ok(first.json.includes(JSON.stringify(LONG)));
+  // Hidden managedFields are left out of the text but their unknown fields are still reported.
+  const hidden = decodeObjectText(values[0]!, { key: 'k' }, { showSecrets: true })!;
+  assert.doesNotMatch(hidden.json, /managedFields/);
+  assert.deepEqual(hidden.unknownFields, first.unknownFields);
 });
 
 test('fuzz: where the text path answers a mutated value, the object path gives the same text', () => {
@@ -179,7 +190,8 @@ test('fuzz: where the text path answers a mutated value, the object path gives t
       else v[at] = [0x22, 0x5c, 0x7b, 0x7d, 0x20, 0x00, 0x80][Math.floor(r() * 7)]!;
     }
     const key = '/registry/x/ns/name';
-    const text = decodeObjectText(v, { key, modRevision: 7n });
+    const show = SHOWS[n % SHOWS.length];
+    const text = decodeObjectText(v, { key, modRevision: 7n }, show);
     if (!text) continue;
     answered++;
     let d;
@@ -190,7 +202,7 @@ test('fuzz: where the text path answers a mutated value, the object path gives t
         `seed ${seed}, case ${n}: the text path answered but the object path threw ${(e as Error).message}`,
       );
     }
-    const want = stringifyJson(d.object, 0);
+    const want = stringifyJson(show ? present(d.object, show) : d.object, 0);
     assert.ok(text.json === want, `seed ${seed}, case ${n}: ${firstDiff(text.json, want)}`);
     assert.deepEqual(text.unknownFields, d.unknownFields, `seed ${seed}, case ${n}`);
   }
