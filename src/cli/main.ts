@@ -52,6 +52,12 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // A reader that went away (`lifeboat dump … | head`) ends the command quietly, as with any Unix filter.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    runCleanups();
+    process.exit(ExitCode.ok);
+  });
   try {
     const program = buildProgram(errLines);
     const wanted = requestedGroup(argv);

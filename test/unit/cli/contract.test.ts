@@ -3,12 +3,13 @@
  * stderr must equal test/golden/cli/<case>.txt. LIFEBOAT_UPDATE_GOLDEN=1 rewrites the files.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { groups } from '../../../src/cli/groups.js';
 import { lifeboatVersion, packageRoot } from '../../../src/util/version.js';
-import { runCli } from '../../helpers/cli.js';
+import { lifeboatBin, runCli } from '../../helpers/cli.js';
 
 const cases: Array<{ name: string; args: string[] }> = [
   { name: 'version', args: ['--version'] },
@@ -66,4 +67,18 @@ test('start-up stays fast: --version does not load command modules', async () =>
   assert.equal(r.code, 0);
   assert.equal(r.stdout.trim(), lifeboatVersion());
   assert.ok(ms < 3000, `--version took ${ms.toFixed(0)} ms`);
+});
+
+test('a reader that goes away (| head) ends the command quietly: exit 0, nothing on stderr', async () => {
+  const snap = join(packageRoot(), 'test', 'fixtures', 'snapshot', 'small.snap');
+  const child = spawn(process.execPath, [lifeboatBin(), 'kv', 'get', '', '--from-key', '--from', snap], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  // The read end is closed before the command writes: its first write meets EPIPE.
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
 });
