@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { Option, type Command } from 'commander';
 import { type CreateOptions, type CreateProgress } from '../../backup/create.js';
 import { createBackupWithSpoolCheck } from '../../backup/spool.js';
-import { Scheduler } from '../../backup/schedule.js';
 import { parseCompression } from '../../backup/compression.js';
 import {
   checkRecipient,
@@ -235,6 +234,8 @@ export function define(cmd: Command): void {
             ...(o.etcdBinDir ? { etcdBinDir: o.etcdBinDir as string } : {}),
           }
         : undefined;
+      // Loaded here: the scheduler's metrics library is not needed by the other backup commands' start-up.
+      const { Scheduler } = await import('../../backup/schedule.js');
       const sched = new Scheduler(repo, {
         cron: o.cron as string,
         create,
