@@ -5,15 +5,14 @@
 import type { Command } from 'commander';
 import type { ShowOptions } from '../../kube/decode.js';
 import { decodeManyJson, type StoredObject } from '../../kube/decode-many.js';
-import { decryptValue, EncryptionConfig, encryptionFromRkeState } from '../../kube/encryption.js';
+import { decryptValue, EncryptionConfig } from '../../kube/encryption.js';
 import { parseLosslessJson } from '../../kube/json-value.js';
 import { liveValues } from '../../kube/live-values.js';
 import { unknownFieldsNote, withUnknownFields } from '../../kube/present.js';
 import type { JsonObject } from '../../kube/render-proto.js';
-import { openSnapshot } from '../../snapshot/index.js';
 import { UsageError } from '../../util/errors.js';
 import { stringifyJson } from '../../util/json.js';
-import { parseRevision } from './get.js';
+import { addObjectOptions, openWithEncryption, parseRevision } from './get.js';
 import { BufferedOut } from './output.js';
 
 interface DumpOptions extends ShowOptions {
@@ -37,81 +36,64 @@ export function define(cmd: Command): void {
     .requiredOption('--from <file>', 'snapshot or database file (any format the snapshot reader accepts)')
     .option('-o, --output <format>', 'ndjson (one object per line) or json (one List)', 'ndjson')
     .option('--rev <revision>', 'read at this etcd revision (default: the newest in the file)')
-    .option('--prefix <key-prefix>', 'only keys under this prefix (default: the etcd prefix)')
-    .option('--show-managed-fields', 'keep metadata.managedFields (hidden by default, as kubectl does)')
-    .option('--show-secrets', 'print Secret values instead of REDACTED(sha256:…)')
-    .option(
-      '--encryption-config <file>',
-      "kube-apiserver's EncryptionConfiguration, to decrypt encrypted values",
-    )
-    .option('--etcd-prefix <prefix>', "kube-apiserver's --etcd-prefix", '/registry')
-    .action(async (o: DumpOptions) => {
-      if (!FORMATS.includes(o.output))
-        throw new UsageError(`-o: expected one of ${FORMATS.join(', ')}, got '${o.output}'`);
-      const revision = parseRevision(o.rev);
-      let encryption = o.encryptionConfig ? EncryptionConfig.load(o.encryptionConfig) : undefined;
-      const prefix = o.prefix ?? `${o.etcdPrefix.replace(/\/+$/, '')}/`;
-      const show: ShowOptions = { showManagedFields: !!o.showManagedFields, showSecrets: !!o.showSecrets };
-      const snap = await openSnapshot(o.from);
-      try {
-        for (const w of snap.warnings) process.stderr.write(`lifeboat: warning: ${w}\n`);
-        const rke = snap.input.zip?.rkestate;
-        if (!encryption && rke) {
-          encryption = await encryptionFromRkeState(o.from, rke);
-          if (encryption) process.stderr.write(`lifeboat: using the encryption configuration in ${rke}\n`);
-        }
-        const config = encryption ?? EncryptionConfig.empty();
-        const rev = snap.db.mvcc.resolveRevision(revision);
-        let skipped = 0;
-        const warn = (key: string, why: string): void => {
-          skipped++;
-          process.stderr.write(`lifeboat: warning: ${key}: ${why}\n`);
-        };
-        // Encrypted values are decrypted on the way in; one that cannot be is reported, not fatal.
-        const stored = function* (): IterableIterator<StoredObject> {
-          for (const s of liveValues(snap.db, rev, Buffer.from(prefix))) {
-            if (!mayBeEncrypted(s.value)) yield s;
-            else {
-              const d = decryptValue(
-                Buffer.from(s.value.buffer, s.value.byteOffset, s.value.length),
-                s.key,
-                config,
-              );
-              if (d.ok) yield { ...s, value: d.plaintext };
-              else warn(s.key, d.reason);
-            }
-          }
-        };
-        const w = new BufferedOut();
-        const list = o.output === 'json';
-        if (list) await w.write('{"apiVersion":"v1","items":[');
-        let n = 0;
-        for (const d of decodeManyJson(stored(), { show })) {
-          if (d.json === undefined) {
-            warn(d.key, d.problem ?? 'not decoded');
-            continue;
-          }
-          let json = d.json;
-          if (d.unknownFields.length > 0) {
-            // Rare: the text is read back to add the annotation that keeps them (as `get` does).
-            process.stderr.write(`lifeboat: warning: ${unknownFieldsNote(d.key, d.unknownFields)}\n`);
-            json = stringifyJson(
-              withUnknownFields(parseLosslessJson(json) as JsonObject, d.unknownFields),
-              0,
+    .option('--prefix <key-prefix>', 'only keys under this prefix (default: the etcd prefix)');
+  addObjectOptions(cmd).action(async (o: DumpOptions) => {
+    if (!FORMATS.includes(o.output))
+      throw new UsageError(`-o: expected one of ${FORMATS.join(', ')}, got '${o.output}'`);
+    const revision = parseRevision(o.rev);
+    const prefix = o.prefix ?? `${o.etcdPrefix.replace(/\/+$/, '')}/`;
+    const show: ShowOptions = { showManagedFields: !!o.showManagedFields, showSecrets: !!o.showSecrets };
+    const { snap, encryption } = await openWithEncryption(o.from, o.encryptionConfig);
+    try {
+      const config = encryption ?? EncryptionConfig.empty();
+      const rev = snap.db.mvcc.resolveRevision(revision);
+      let skipped = 0;
+      const warn = (key: string, why: string): void => {
+        skipped++;
+        process.stderr.write(`lifeboat: warning: ${key}: ${why}\n`);
+      };
+      // Encrypted values are decrypted on the way in; one that cannot be is reported, not fatal.
+      const stored = function* (): IterableIterator<StoredObject> {
+        for (const s of liveValues(snap.db, rev, Buffer.from(prefix))) {
+          if (!mayBeEncrypted(s.value)) yield s;
+          else {
+            const d = decryptValue(
+              Buffer.from(s.value.buffer, s.value.byteOffset, s.value.length),
+              s.key,
+              config,
             );
+            if (d.ok) yield { ...s, value: d.plaintext };
+            else warn(s.key, d.reason);
           }
-          const sep = list ? (n === 0 ? '' : ',') : '';
-          const p = w.write(list ? sep + json : json + '\n');
-          if (p) await p;
-          n++;
         }
-        if (list) await w.write(`],"kind":"List","metadata":{"resourceVersion":""}}\n`);
-        await w.flush();
-        process.stderr.write(
-          `lifeboat: ${n} objects under ${prefix} at revision ${rev}${skipped > 0 ? `; ${skipped} could not be shown (warnings above)` : ''}\n`,
-        );
-      } finally {
-        snap.close();
+      };
+      const w = new BufferedOut();
+      const list = o.output === 'json';
+      if (list) await w.write('{"apiVersion":"v1","items":[');
+      let n = 0;
+      for (const d of decodeManyJson(stored(), { show })) {
+        if (d.json === undefined) {
+          warn(d.key, d.problem ?? 'not decoded');
+          continue;
+        }
+        let json = d.json;
+        if (d.unknownFields.length > 0) {
+          // Rare: the text is read back to add the annotation that keeps them (as `get` does).
+          process.stderr.write(`lifeboat: warning: ${unknownFieldsNote(d.key, d.unknownFields)}\n`);
+          json = stringifyJson(withUnknownFields(parseLosslessJson(json) as JsonObject, d.unknownFields), 0);
+        }
+        const sep = list ? (n === 0 ? '' : ',') : '';
+        const p = w.write(list ? sep + json : json + '\n');
+        if (p) await p;
+        n++;
       }
-    });
+      if (list) await w.write(`],"kind":"List","metadata":{"resourceVersion":""}}\n`);
+      await w.flush();
+      process.stderr.write(
+        `lifeboat: ${n} objects under ${prefix} at revision ${rev}${skipped > 0 ? `; ${skipped} could not be shown (warnings above)` : ''}\n`,
+      );
+    } finally {
+      snap.close();
+    }
+  });
 }
