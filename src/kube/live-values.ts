@@ -51,8 +51,11 @@ export interface LiveValuesOptions {
   helper?: boolean;
   /** Read here while the helper starts, then hand over (default true; false waits for the helper). */
   readWhileStarting?: boolean;
-  /** Filled in as values are read: how many came from the helper thread. */
-  stats?: { helped: number };
+  /**
+   * Filled in as values are read: how many came from the helper thread, and (once the live keys are known,
+   * before the first value) how many values there are.
+   */
+  stats?: { helped: number; total?: number };
 }
 
 /**
@@ -111,7 +114,9 @@ export function* liveValues(
   const range = { key: prefix, rangeEnd: prefixRangeEnd(prefix) };
   const helper = opts.helper ?? readerHelperByDefault();
   if (!helper || !existsSync(fileURLToPath(WORKER_URL)) || !existsSync(db.path)) {
-    for (const kv of db.mvcc.liveAt(rev, { ...range, order: 'revision' })) yield stored(kv);
+    const locators = db.mvcc.liveLocators(rev, range);
+    if (opts.stats) opts.stats.total = locators.length;
+    for (const kv of db.mvcc.atLocators(locators)) yield stored(kv);
     return;
   }
   const signal = new Int32Array(new SharedArrayBuffer(4 * 4));
@@ -139,6 +144,7 @@ export function* liveValues(
   }
   const locators = new Float64Array(new SharedArrayBuffer(found.length * 8));
   locators.set(found);
+  if (opts.stats) opts.stats.total = locators.length;
   let next = 0;
   try {
     if (worker && opts.readWhileStarting === false) {

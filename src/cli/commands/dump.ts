@@ -31,6 +31,27 @@ function mayBeEncrypted(v: Uint8Array): boolean {
   return v.length > 8 && v[0] === 0x6b && v[3] === 0x3a;
 }
 
+/**
+ * On a terminal (stderr a TTY, stdout not: the objects go to a file or a pipe), a progress line redrawn at most
+ * every 200 ms; -1 clears it.
+ */
+function progressLine(read: { total?: number }): ((done: number) => void) | undefined {
+  if (!process.stderr.isTTY || process.stdout.isTTY) return undefined;
+  let last = Date.now();
+  return (done) => {
+    if (done < 0) {
+      process.stderr.write('\r\x1b[K');
+      return;
+    }
+    const now = Date.now();
+    if (now - last < 200) return;
+    last = now;
+    const total = read.total ?? 0;
+    const pct = total > 0 ? ` (${Math.floor((done * 100) / total)}%)` : '';
+    process.stderr.write(`\rlifeboat: ${done} of ${total} objects${pct}\x1b[K`);
+  };
+}
+
 export function define(cmd: Command): void {
   cmd
     .requiredOption('--from <file>', 'snapshot or database file (any format the snapshot reader accepts)')
@@ -52,9 +73,11 @@ export function define(cmd: Command): void {
         skipped++;
         process.stderr.write(`lifeboat: warning: ${key}: ${why}\n`);
       };
+      const read: { helped: number; total?: number } = { helped: 0 };
+      const progress = progressLine(read);
       // Encrypted values are decrypted on the way in; one that cannot be is reported, not fatal.
       const stored = function* (): IterableIterator<StoredObject> {
-        for (const s of liveValues(snap.db, rev, Buffer.from(prefix))) {
+        for (const s of liveValues(snap.db, rev, Buffer.from(prefix), { stats: read })) {
           if (!mayBeEncrypted(s.value)) yield s;
           else {
             const d = decryptValue(
@@ -86,7 +109,9 @@ export function define(cmd: Command): void {
         const p = w.write(list ? sep + json : json + '\n');
         if (p) await p;
         n++;
+        if ((n & 255) === 0) progress?.(n + skipped);
       }
+      progress?.(-1);
       if (list) await w.write(`],"kind":"List","metadata":{"resourceVersion":""}}\n`);
       await w.flush();
       process.stderr.write(

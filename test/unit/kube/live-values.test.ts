@@ -37,6 +37,10 @@ test('liveValues read on a helper thread gives what this thread reads: same keys
       assert.deepEqual(all(db, rev, prefix, true, stats, false), here, `rev ${rev} prefix ${prefix}`);
       // Every value came from the helper thread (a helper that fails leaves the reading to this one).
       assert.equal(stats.helped, here.length);
+      const counted: { helped: number; total?: number } = { helped: 0 };
+      all(db, rev, prefix, false, counted);
+      assert.equal(counted.total, here.length);
+      assert.equal((stats as { total?: number }).total, here.length);
       if (prefix !== '/nothing-here/') assert.ok(here.length > 0);
     }
     const slash = Buffer.from('/');
