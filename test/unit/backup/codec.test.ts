@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
-import { AgeSealer } from '../../../src/backup/age-stream.js';
+import { AgeSealer, identityRecipient } from '../../../src/backup/age-stream.js';
 import { compressor, decompressor, ZstdFrames, type Compression } from '../../../src/backup/compression.js';
 import {
   decryptStream,
@@ -11,7 +11,7 @@ import {
   generateIdentity,
   IdentityError,
 } from '../../../src/backup/encryption.js';
-import { VerificationError } from '../../../src/util/errors.js';
+import { UsageError, VerificationError } from '../../../src/util/errors.js';
 
 async function collect(r: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -164,4 +164,14 @@ test('zstd: the asked level reaches both writers (level 1 frames are larger than
     const small = await at(9);
     assert.ok(fast > small, `${impl}: level 1 gave ${fast} bytes, level 9 ${small}`);
   }
+});
+
+test("age: an identity's recipient, computed natively, is age-encryption's; a malformed identity is a UsageError", async () => {
+  const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
+  for (let i = 0; i < 20; i++) {
+    const identity = await generateX25519Identity();
+    assert.equal(identityRecipient(identity), await identityToRecipient(identity));
+  }
+  assert.throws(() => identityRecipient('AGE-SECRET-KEY-1QQQQ'), UsageError);
+  assert.throws(() => identityRecipient('age1' + 'q'.repeat(58)), /not an X25519 identity/);
 });
