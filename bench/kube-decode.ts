@@ -35,7 +35,6 @@ import { join } from 'node:path';
 import { decodeManyJson } from '../src/kube/decode-many.js';
 import { liveValues } from '../src/kube/live-values.js';
 import { openSnapshot } from '../src/snapshot/index.js';
-import { lifeboatBin } from '../test/helpers/cli.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -311,6 +310,8 @@ async function main(): Promise<void> {
         cpuSeconds: t.cpuSeconds,
       });
     };
+    // Loaded here, not at the top: the measured `--decode` process loads only what decoding needs.
+    const { lifeboatBin } = await import('../test/helpers/cli.js');
     const dumpArgv = [lifeboatBin(), 'dump', '--from', file, '--show-managed-fields', '--show-secrets'];
     const dumpOnce = async (): Promise<void> => {
       const t = await timed(process.execPath, dumpArgv, { countLines: true });

@@ -84,7 +84,7 @@ export function readRecipientsFile(path: string): string[] {
 }
 
 export async function recipientsOfIdentities(identities: string[]): Promise<string[]> {
-  return Promise.resolve(identities.map((i) => identityRecipient(i)));
+  return identities.map((i) => identityRecipient(i));
 }
 
 /** A short, stable fingerprint of a recipient for manifests: `sha256:` + 16 hex digits. */
