@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import type { PageHoles } from '../bbolt/sparse.js';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import { roomyWorkerHeaps } from './thread-heap.js';
+import { tuneBackupHeaps } from './thread-heap.js';
 import {
   combineInspection,
   inspectPart,
@@ -41,7 +41,7 @@ class PartWorker {
   private revisionListener: ((r: bigint) => void) | undefined;
 
   constructor() {
-    roomyWorkerHeaps();
+    tuneBackupHeaps();
     this.worker = new Worker(new URL(import.meta.url));
     this.worker.unref();
     this.result = new Promise<StructurePart | HashPart | SnapshotInspection>((resolve, reject) => {

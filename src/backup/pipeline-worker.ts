@@ -12,7 +12,7 @@
  * page faults and garbage collections on both threads — about as much CPU as a stage.
  */
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import { roomyWorkerHeaps } from './thread-heap.js';
+import { tuneBackupHeaps } from './thread-heap.js';
 import { Readable } from 'node:stream';
 import { LifeboatError, UsageError, VerificationError } from '../util/errors.js';
 import { Stages, type PipelineConfig, type PlainDone, type StoredDone, type StoredSink } from './pipeline.js';
@@ -131,7 +131,7 @@ export class PipelineThread {
     });
     // A failure may come before anyone reads the output (the upload failed to start): no unhandled error.
     this.output.on('error', () => undefined);
-    roomyWorkerHeaps();
+    tuneBackupHeaps();
     this.worker = new Worker(new URL(import.meta.url));
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
