@@ -200,13 +200,7 @@ async function main(): Promise<void> {
     const conn = ['--endpoints', h.etcd.endpoints[0]!, '--cacert', t.ca, '--cert', t.cert, '--key', t.key];
     const bins: [string, string][] = [['', lifeboatBin()]];
     if (baselineRoot) bins.push([' [baseline]', join(baselineRoot, 'bin', 'lifeboat')]);
-    const keygen = spawnSync(process.execPath, [
-      lifeboatBin(),
-      'backup',
-      'keygen',
-      '--out',
-      join(dir, 'id.key'),
-    ]);
+    const keygen = spawnSync(lifeboatBin(), ['backup', 'keygen', '--out', join(dir, 'id.key')]);
     if (keygen.status !== 0) throw new Error('keygen failed');
     const etcdctl = h.etcd.binaries.etcdctl;
 
@@ -223,7 +217,6 @@ async function main(): Promise<void> {
       timed(
         name,
         [
-          process.execPath,
           bin,
           'backup',
           'create',

@@ -314,7 +314,7 @@ async function main(): Promise<void> {
     const { lifeboatBin } = await import('../test/helpers/cli.js');
     const dumpArgv = [lifeboatBin(), 'dump', '--from', file, '--show-managed-fields', '--show-secrets'];
     const dumpOnce = async (): Promise<void> => {
-      const t = await timed(process.execPath, dumpArgv, { countLines: true });
+      const t = await timed(dumpArgv[0]!, dumpArgv.slice(1), { countLines: true });
       if (t.code !== 0) throw new Error(`lifeboat dump failed (exit ${t.code}): ${t.stderr}`);
       // Its last line counts the objects printed; warnings before it name objects it could not show.
       const m = /: (\d+) objects under /.exec(t.stderr);

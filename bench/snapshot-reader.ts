@@ -237,8 +237,8 @@ async function main(): Promise<void> {
     }
     process.env.LIFEBOAT_BUILD = 'bundle';
     const bin = join(packageRoot(), 'bin', 'lifeboat');
-    const lifeboat = `${process.execPath} ${bin}`;
-    const lifeboatSrc = `LIFEBOAT_BUILD=src ${process.execPath} ${bin}`;
+    const lifeboat = bin;
+    const lifeboatSrc = `LIFEBOAT_BUILD=src ${bin}`;
     const etcdutl = etcdBinaries('3.5').etcdutl!;
     process.stderr.write(`fixture ${file}: ${(size / 2 ** 20).toFixed(1)} MiB; ${runs} runs each, median\n`);
     await timed(`cat ${file}`); // warm the page cache

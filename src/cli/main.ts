@@ -1,6 +1,6 @@
 /**
  * The CLI entry: parses argv, loads the invoked command group lazily, maps errors to exit codes
- * (docs/cli-contract.md) and returns the exit code. bin/lifeboat is the only caller.
+ * (docs/cli-contract.md) and returns the exit code. bin/lifeboat.mjs is the only caller.
  */
 import { Command, CommanderError } from 'commander';
 import { runCleanups } from '../util/cleanup.js';

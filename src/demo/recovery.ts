@@ -77,7 +77,7 @@ export async function runRecoveryDemo(o: DemoOptions): Promise<DemoResult> {
           );
       });
     });
-  const lb = (args: string[]) => run(process.execPath, [lifeboat, ...args], `lifeboat ${args.join(' ')}`);
+  const lb = (args: string[]) => run(lifeboat, args, `lifeboat ${args.join(' ')}`);
   const kubectl = (args: string[]) =>
     run(kubectlBin, ['--kubeconfig', join(lab, 'kubeconfig'), ...args], `kubectl ${args.join(' ')}`);
   const step = async <T>(title: string, body: () => Promise<T>): Promise<T> => {
@@ -95,7 +95,7 @@ export async function runRecoveryDemo(o: DemoOptions): Promise<DemoResult> {
   let labUp = false;
   const down = () => {
     if (labUp && !o.keep) {
-      spawnSync(process.execPath, [lifeboat, 'lab', 'down', '--dir', lab], { stdio: 'ignore' });
+      spawnSync(lifeboat, ['lab', 'down', '--dir', lab], { stdio: 'ignore' });
       labUp = false;
     }
   };

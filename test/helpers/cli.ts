@@ -18,7 +18,7 @@ export function runCli(
   opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [lifeboatBin(), ...args], {
+    const child = spawn(lifeboatBin(), args, {
       env: opts.env ?? process.env,
       cwd: packageRoot(),
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import {
+  chmodSync,
   closeSync,
   copyFileSync,
   existsSync,
@@ -134,10 +135,12 @@ describe('the bundled CLI (dist/bundle)', () => {
   });
 
   it('bin/lifeboat runs the bundle unless it is older than dist/src; LIFEBOAT_BUILD insists', async () => {
-    // A stand-in checkout: bin/lifeboat with two stub CLIs that say which one ran.
+    // A stand-in checkout: bin/lifeboat (and the lifeboat.mjs it starts) with two stub CLIs that say which ran.
     const root = join(dir, 'checkout');
     mkdirSync(join(root, 'bin'), { recursive: true });
-    copyFileSync(join(packageRoot(), 'bin', 'lifeboat'), join(root, 'bin', 'lifeboat'));
+    for (const f of ['lifeboat', 'lifeboat.mjs'])
+      copyFileSync(join(packageRoot(), 'bin', f), join(root, 'bin', f));
+    chmodSync(join(root, 'bin', 'lifeboat'), 0o755);
     writeFileSync(join(root, 'package.json'), '{ "type": "module" }\n');
     const stub = (rel: string, name: string) => {
       mkdirSync(join(root, rel, '..'), { recursive: true });
@@ -151,15 +154,10 @@ describe('the bundled CLI (dist/bundle)', () => {
         const env = { ...process.env };
         delete env.LIFEBOAT_BUILD;
         if (build !== undefined) env.LIFEBOAT_BUILD = build;
-        execFile(
-          process.execPath,
-          [join(root, 'bin', 'lifeboat'), 'a', 'b'],
-          { env },
-          (err, stdout, stderr) => {
-            if (err && typeof err.code !== 'number') reject(err);
-            else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-          },
-        );
+        execFile(join(root, 'bin', 'lifeboat'), ['a', 'b'], { env }, (err, stdout, stderr) => {
+          if (err && typeof err.code !== 'number') reject(err);
+          else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+        });
       });
     const none = await runBin();
     assert.equal(none.code, 1);
@@ -180,6 +178,31 @@ describe('the bundled CLI (dist/bundle)', () => {
     const bad = await runBin('both');
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /LIFEBOAT_BUILD: expected bundle or src, got 'both'/);
+  });
+
+  it("bin/lifeboat sets glibc's malloc trim threshold and keeps the caller's tunables, which win", async () => {
+    const root = join(dir, 'tunables');
+    mkdirSync(join(root, 'bin'), { recursive: true });
+    copyFileSync(join(packageRoot(), 'bin', 'lifeboat'), join(root, 'bin', 'lifeboat'));
+    chmodSync(join(root, 'bin', 'lifeboat'), 0o755);
+    writeFileSync(
+      join(root, 'bin', 'lifeboat.mjs'),
+      `process.stdout.write(String(process.env.GLIBC_TUNABLES) + ' ' + process.argv.slice(2).join(','));\n`,
+    );
+    const run = (tunables?: string) =>
+      new Promise<string>((resolve, reject) => {
+        const env = { ...process.env };
+        delete env.GLIBC_TUNABLES;
+        if (tunables !== undefined) env.GLIBC_TUNABLES = tunables;
+        execFile(join(root, 'bin', 'lifeboat'), ['x', 'y z'], { env }, (err, stdout) =>
+          err ? reject(err) : resolve(stdout),
+        );
+      });
+    assert.equal(await run(), 'glibc.malloc.trim_threshold=67108864 x,y z');
+    assert.equal(
+      await run('glibc.malloc.trim_threshold=1'),
+      'glibc.malloc.trim_threshold=67108864:glibc.malloc.trim_threshold=1 x,y z',
+    );
   });
 
   it('command groups stay lazy: what main.js loads at start holds no group and no AWS/gRPC client', () => {

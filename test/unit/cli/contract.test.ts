@@ -71,7 +71,7 @@ test('start-up stays fast: --version does not load command modules', async () =>
 
 test('a reader that goes away (| head) ends the command quietly: exit 0, nothing on stderr', async () => {
   const snap = join(packageRoot(), 'test', 'fixtures', 'snapshot', 'small.snap');
-  const child = spawn(process.execPath, [lifeboatBin(), 'kv', 'get', '', '--from-key', '--from', snap], {
+  const child = spawn(lifeboatBin(), ['kv', 'get', '', '--from-key', '--from', snap], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // The read end is closed before the command writes: its first write meets EPIPE.
