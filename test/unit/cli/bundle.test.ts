@@ -180,7 +180,7 @@ describe('the bundled CLI (dist/bundle)', () => {
     assert.match(bad.stderr, /LIFEBOAT_BUILD: expected bundle or src, got 'both'/);
   });
 
-  it("bin/lifeboat sets glibc's malloc trim threshold and keeps the caller's tunables, which win", async () => {
+  it("bin/lifeboat sets glibc's malloc trim and mmap thresholds and keeps the caller's tunables, which win", async () => {
     const root = join(dir, 'tunables');
     mkdirSync(join(root, 'bin'), { recursive: true });
     copyFileSync(join(packageRoot(), 'bin', 'lifeboat'), join(root, 'bin', 'lifeboat'));
@@ -198,10 +198,13 @@ describe('the bundled CLI (dist/bundle)', () => {
           err ? reject(err) : resolve(stdout),
         );
       });
-    assert.equal(await run(), 'glibc.malloc.trim_threshold=67108864 x,y z');
+    assert.equal(
+      await run(),
+      'glibc.malloc.trim_threshold=67108864:glibc.malloc.mmap_threshold=33554432 x,y z',
+    );
     assert.equal(
       await run('glibc.malloc.trim_threshold=1'),
-      'glibc.malloc.trim_threshold=67108864:glibc.malloc.trim_threshold=1 x,y z',
+      'glibc.malloc.trim_threshold=67108864:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1 x,y z',
     );
   });
 
