@@ -247,7 +247,10 @@ async function main(): Promise<void> {
           if (ref) m.pairedRatio = m.wallS / ref.wallS;
           // A directory repository holds a whole (encrypted) db per run: free the disk for the next.
           if (!at.startsWith('s3://')) rmSync(at, { recursive: true, force: true });
-          process.stderr.write(`${m.name}\t${m.wallS.toFixed(2)} s\t${m.cpuS.toFixed(2)} CPU s\n`);
+          const paired = ref
+            ? `\t(save before it: ${ref.wallS.toFixed(2)} s, ratio ${m.pairedRatio!.toFixed(2)})`
+            : '';
+          process.stderr.write(`${m.name}\t${m.wallS.toFixed(2)} s\t${m.cpuS.toFixed(2)} CPU s${paired}\n`);
           all.get(suffix)!.push(m);
         }
       }

@@ -32,12 +32,15 @@ export function hashKV(view: MvccView, revision: bigint = 0n, o: HashKVOptions =
   const rev = view.resolveRevision(revision);
   const compactRev = view.compactRevision > 0n ? view.compactRevision : -1n;
   const skipTomb = o.skipTombstoneAtCompactRevision ?? true;
-  // Locators (page, element) of the latest revision ≤ rev of each key, when not a deletion.
+  // Locators (page, element) of the latest revision ≤ rev of each key, when not a deletion. Consulted only
+  // for entries at or below a compaction: a file never compacted needs no walk for them.
   const keep = new Set<number>();
-  const latest = view.latestLocatorsByBytes(rev, undefined, undefined, undefined, true);
-  for (let j = 0; j < latest.size; j++) {
-    const l = latest.valueAt(j);
-    if (l % 2 === 0) keep.add(l / 2);
+  if (compactRev > 0n) {
+    const latest = view.latestLocatorsByBytes(rev, undefined, undefined, undefined, true);
+    for (let j = 0; j < latest.size; j++) {
+      const l = latest.valueAt(j);
+      if (l % 2 === 0) keep.add(l / 2);
+    }
   }
   const db = view.db;
   const ps = db.pageSize;
