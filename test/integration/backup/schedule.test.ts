@@ -47,9 +47,8 @@ function startScheduler(args: string[]): {
 } {
   const t = h.etcd.clientTls!;
   const child = spawn(
-    process.execPath,
+    lifeboatBin(),
     [
-      lifeboatBin(),
       'backup',
       'schedule',
       '--endpoints',
