@@ -33,14 +33,19 @@ function seal(key: Buffer, nonce: Buffer, plain: Buffer): Buffer {
   return out;
 }
 
+/** The 32 key bytes of a Bech32 string with the expected prefix (age's recipients and identities). */
+function bech32Key(text: string, expectedPrefix: string): Buffer {
+  const { prefix, words } = bech32.decode(text as `${string}1${string}`, 1000);
+  if (prefix !== expectedPrefix) throw new Error(`prefix ${prefix}`);
+  const key = Buffer.from(bech32.fromWords(words));
+  if (key.length !== 32) throw new Error(`${key.length}-byte key`);
+  return key;
+}
+
 /** The 32-byte X25519 public key of an `age1…` recipient. */
 export function recipientPublicKey(recipient: string): Buffer {
   try {
-    const { prefix, words } = bech32.decode(recipient as `${string}1${string}`, 1000);
-    if (prefix !== 'age') throw new Error(`prefix ${prefix}`);
-    const key = Buffer.from(bech32.fromWords(words));
-    if (key.length !== 32) throw new Error(`${key.length}-byte key`);
-    return key;
+    return bech32Key(recipient, 'age');
   } catch (err) {
     throw new UsageError(`age recipient ${recipient}: not an X25519 recipient (${(err as Error).message})`);
   }
@@ -56,10 +61,7 @@ const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex
 export function identityRecipient(identity: string): string {
   let priv: Buffer;
   try {
-    const { prefix, words } = bech32.decode(identity.toLowerCase() as `${string}1${string}`, 1000);
-    if (prefix !== 'age-secret-key-') throw new Error(`prefix ${prefix}`);
-    priv = Buffer.from(bech32.fromWords(words));
-    if (priv.length !== 32) throw new Error(`${priv.length}-byte key`);
+    priv = bech32Key(identity.toLowerCase(), 'age-secret-key-');
   } catch (err) {
     throw new UsageError(`age identity: not an X25519 identity (${(err as Error).message})`);
   }

@@ -43,14 +43,8 @@ export function unknownFieldsNote(key: string, unknown: UnknownField[]): string 
 /** The object as printed: managedFields hidden unless asked, Secrets redacted unless asked. */
 export function present(o: JsonObject, opts: ShowOptions): JsonObject {
   let obj = o;
-  const meta = obj.metadata;
-  if (
-    !opts.showManagedFields &&
-    meta &&
-    typeof meta === 'object' &&
-    !Array.isArray(meta) &&
-    'managedFields' in meta
-  ) {
+  const meta = asObj(obj.metadata);
+  if (!opts.showManagedFields && meta && 'managedFields' in meta) {
     const { managedFields: _drop, ...rest } = meta;
     obj = { ...obj, metadata: rest as { [k: string]: JsonValue } };
   }
